@@ -1,0 +1,143 @@
+/**
+ * NovaEvacuate (OCF, provider openstack): watches the "evacuate" node attribute that fence_compute sets, and
+ * evacuates every instance of each fenced compute host through the Nova API, in this process.
+ *
+ * Protocol (compatible with the reference agent): "yes" = needs evacuating; "node@epoch" = node claimed it at epoch;
+ * "no" = done. A claim older than 60 s is taken over (its owner died or lost the resource); this node's own claim is
+ * taken over at once, since Pacemaker never runs two monitors of one resource at a time. Instances Nova is
+ * already rebuilding are skipped, so a takeover never evacuates an instance twice. On failure the host is set back
+ * to "yes" and the next monitor retries.
+ */
+import type { AgentEntry } from './index';
+import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
+import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, resolveNovaHost } from '../lib/instance-ha';
+import { openCloud } from '../lib/openstack/index';
+import { evacuateHost } from '../lib/evacuate';
+import { VERSION } from '../lib/version';
+import * as fs from 'node:fs';
+
+/** Which hosts this monitor has to evacuate now. */
+export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log?: { info(m: string): void; debug(m: string): void }): string[] {
+  const out: string[] = [];
+  for (const a of attrs) {
+    const st = parseEvacState(a.value);
+    if (st.kind === 'requested') out.push(a.host);
+    else if (st.kind === 'claimed') {
+      const age = now - st.since;
+      if (st.by === me) { log?.info(`Resuming this node's evacuation of ${a.host} claimed ${age} s ago`); out.push(a.host); }
+      else if (age > CLAIM_STALE_SECONDS) { log?.info(`Processing partial evacuation of ${a.host} by ${st.by} at ${st.since}`); out.push(a.host); }
+      else log?.info(`Deferring processing partial evacuation of ${a.host} by ${st.by} at ${st.since}`);
+    } else if (st.kind === 'unknown') log?.info(`Ignoring unexpected ${EVACUATE_ATTR}=${st.raw} for ${a.host}`);
+  }
+  return out;
+}
+
+async function monitor(ctx: OcfContext): Promise<number> {
+  if (!fs.existsSync(stateFile(ctx))) return OCF.NOT_RUNNING;
+  const attrd = new Attrd();
+  let attrs: AttrValue[];
+  try {
+    attrs = await attrd.queryAll(EVACUATE_ATTR);
+  } catch (e) {
+    throw new OcfError(OCF.ERR_GENERIC, `cannot read the ${EVACUATE_ATTR} attributes: ${(e as Error).message}`);
+  }
+  const me = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
+  const todo = hostsToEvacuate(attrs, me, Math.floor(Date.now() / 1000), ctx.log);
+  if (todo.length === 0 && ctx.checkLevel < 10) return OCF.SUCCESS;
+
+  const cloud = openCloud(cloudParamsFromOcf(ctx), ctx.log);
+  let services;
+  try {
+    services = await cloud.nova().listServices({ binary: 'nova-compute' });
+  } catch (e) {
+    const msg = `Nova is not reachable: ${(e as Error).message}`;
+    if (todo.length === 0) throw new OcfError(OCF.ERR_GENERIC, msg); // deep check asked for it
+    // keep running: the hosts stay flagged and the next monitor retries
+    ctx.log.warn(`${msg}; ${todo.join(', ')} will be evacuated when it answers`);
+    return OCF.SUCCESS;
+  }
+  await Promise.all(todo.map(async (node) => {
+    const host = resolveNovaHost(services, node, ctx.str('domain') || undefined);
+    if (!host) {
+      // don't mark it "no": perhaps Nova is not fully up yet
+      ctx.log.info(`Nova does not know about ${node}`);
+      return;
+    }
+    try {
+      await attrd.update(EVACUATE_ATTR, node, `${me}@${Math.floor(Date.now() / 1000)}`);
+    } catch (e) {
+      ctx.log.warn(`Can not set evacuation state of ${node}: ${(e as Error).message}`);
+      return;
+    }
+    ctx.log.notice(`Initiating evacuation of ${node}${host !== node ? ` (Nova host ${host})` : ''}`);
+    const delay = ctx.int('evacuate_delay');
+    if (delay > 0) {
+      ctx.log.info(`Delaying nova evacuate by ${delay} seconds`);
+      await new Promise((r) => setTimeout(r, delay * 1000));
+    }
+    let ok = false;
+    try {
+      const r = await evacuateHost(cloud, {
+        host, noSharedStorage: ctx.bool('no_shared_storage'), instanceFiltering: ctx.bool('instance_filtering'),
+      }, ctx.log);
+      ok = r.failed.length === 0;
+      if (ok) ctx.log.notice(`Completed evacuation of ${node}: ${r.accepted.length} evacuated, ${r.filtered.length} not evacuable, ${r.skipped.length} skipped`);
+      else ctx.log.warn(`Evacuation of ${node} failed for ${r.failed.length} of ${r.total} instance(s); will retry`);
+    } catch (e) {
+      ctx.log.warn(`Evacuation of ${node} failed: ${(e as Error).message}; will retry`);
+    }
+    try {
+      await attrd.update(EVACUATE_ATTR, node, ok ? 'no' : 'yes');
+    } catch (e) {
+      ctx.log.warn(`Can not set evacuation state of ${node} to ${ok ? 'no' : 'yes'}: ${(e as Error).message}`);
+    }
+  }));
+  return OCF.SUCCESS;
+}
+
+export const definition: OcfAgent = {
+  name: 'NovaEvacuate',
+  version: VERSION,
+  shortdesc: 'Evacuator for OpenStack Nova Compute Server',
+  longdesc: 'Facility for tracking a list of compute nodes and reliably evacuating the ones that fence_compute has flagged ' +
+    '(node attribute evacuate=yes). Instances are evacuated through the Nova API by this agent itself.',
+  params: [
+    ...OCF_CLOUD_PARAMS,
+    { name: 'no_shared_storage', type: 'boolean', default: 'false', shortdesc: 'Disable shared storage recovery for instances', longdesc: 'Disable shared storage recovery for instances. Use at your own risk! (Only sent to Nova below compute API microversion 2.14; later Nova detects shared storage itself.)' },
+    { name: 'instance_filtering', type: 'boolean', default: 'true', shortdesc: 'Only evacuate instances tagged evacuable', longdesc: 'Only evacuate instances whose flavor (extra_specs evacuable=true) or image (property evacuable=true or tag evacuable) is tagged, or every instance when nothing is tagged. False evacuates every instance.' },
+    { name: 'verbose', type: 'boolean', default: 'false', shortdesc: 'Verbose logging', longdesc: 'Log debug messages (each OpenStack request, each instance).' },
+    { name: 'evacuate_delay', type: 'integer', default: '0', shortdesc: 'Delay before evacuating', longdesc: 'Seconds to wait after claiming a fenced host before evacuating its instances.' },
+  ],
+  actions: [
+    { name: 'start', timeout: 20 },
+    { name: 'stop', timeout: 20 },
+    { name: 'monitor', timeout: 600, interval: 10, depth: 0 },
+    { name: 'validate-all', timeout: 20 },
+    { name: 'meta-data', timeout: 5 },
+  ],
+  handlers: {
+    validate(ctx) {
+      cloudParamsFromOcf(ctx);
+      if (ctx.int('evacuate_delay') < 0) throw new OcfError(OCF.ERR_CONFIGURED, 'evacuate_delay must not be negative');
+    },
+    isRunning: (ctx) => fs.existsSync(stateFile(ctx)),
+    async start(ctx) {
+      // monitor is not run here, so that the start timeout can stay low
+      touchStateFile(stateFile(ctx));
+      return OCF.SUCCESS;
+    },
+    async stop(ctx) {
+      removeStateFile(stateFile(ctx));
+      return OCF.SUCCESS;
+    },
+    monitor,
+  },
+};
+
+export const novaEvacuate: AgentEntry = {
+  kind: 'ocf',
+  provider: 'openstack',
+  summary: definition.shortdesc,
+  run: (args) => runOcf(definition, args),
+};

@@ -1,0 +1,51 @@
+/**
+ * fence_evacuate: off/reboot forces the host's nova-compute down and evacuates every evacuable instance on it
+ * (evacuable tag on the flavor's extra_specs or the image, or every instance when nothing is tagged, or when
+ * instance_filtering is off). "on" is refused: un-evacuating makes no sense. Parameters as fence-agents'
+ * fence_evacuate.
+ */
+import type { AgentEntry } from './index';
+import { runFence, FenceError, type FenceAgent, type FenceContext } from '../lib/fence/index';
+import { evacuateHost } from '../lib/evacuate';
+import { definition as compute, OPTIONS, cloud, novaHost, status, services } from './fence_compute';
+import { hostNames } from '../lib/instance-ha';
+import { VERSION } from '../lib/version';
+
+async function off(ctx: FenceContext): Promise<void> {
+  const host = await novaHost(ctx);
+  const r = await evacuateHost(cloud(ctx), {
+    host,
+    noSharedStorage: ctx.bool('no_shared_storage'),
+    instanceFiltering: ctx.bool('instance_filtering'),
+  }, ctx.log);
+  if (r.failed.length) {
+    throw new FenceError(`Failed: ${r.failed.length} of ${r.total} instance(s) could not be evacuated from ${host}`);
+  }
+  ctx.log.info(`Resurrection of instances from ${host} complete: ${r.accepted.length} evacuated, ${r.filtered.length} not evacuable, ${r.skipped.length} skipped`);
+}
+
+export const definition: FenceAgent = {
+  name: 'fence_evacuate',
+  version: VERSION,
+  shortdesc: compute.shortdesc,
+  longdesc: 'Used to reschedule flagged instances',
+  options: OPTIONS.filter((o) => o.name !== 'record_only'),
+  defaults: { action: 'reboot', shell_timeout: '180' },
+  onAutomatic: false,
+  actions: ['on', 'off', 'reboot', 'status', 'list', 'list-status', 'monitor', 'metadata', 'manpage', 'validate-all'],
+  handlers: {
+    validate: compute.handlers.validate,
+    status,
+    off,
+    reboot: off,
+    on: async () => { throw new FenceError('Failed: Action on is not supported by this agent'); },
+    list: async (ctx) => hostNames(await services(ctx)).map((p) => ({ plug: p })),
+    monitor: async (ctx) => { await services(ctx); },
+  },
+};
+
+export const fenceEvacuate: AgentEntry = {
+  kind: 'fence',
+  summary: 'Fence agent evacuating the instances of a failed OpenStack compute host',
+  run: (args) => runFence(definition, args),
+};

@@ -1,0 +1,94 @@
+/**
+ * nova-compute-wait (OCF, provider openstack): runs on compute nodes, ordered before nova-compute. Its start holds
+ * nova-compute back on a recovered host while that host's evacuation is pending (evacuate attribute "yes" or a
+ * claim "node@epoch"), waits evacuation_delay more when the host had been fenced, then unfences it in Nova
+ * (clears forced_down, enables the service) and returns.
+ */
+import type { AgentEntry } from './index';
+import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
+import { Attrd, EVACUATE_ATTR, parseEvacState, localNodeName } from '../lib/pacemaker/index';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, resolveNovaHost, unfenceHost } from '../lib/instance-ha';
+import { openCloud } from '../lib/openstack/index';
+import { VERSION } from '../lib/version';
+import * as fs from 'node:fs';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const POLL_MS = 2000;
+/** stop waiting this long before Pacemaker's start timeout, to fail with a reason instead of being killed */
+const MARGIN_MS = 5000;
+
+async function start(ctx: OcfContext): Promise<number> {
+  const node = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
+  const attrd = new Attrd();
+  const until = ctx.deadline !== undefined ? ctx.deadline * 1000 - MARGIN_MS : undefined;
+  let waited = false;
+  let value = await attrd.query(EVACUATE_ATTR, node);
+  let lastLog = 0;
+  while (parseEvacState(value).kind === 'requested' || parseEvacState(value).kind === 'claimed') {
+    if (Date.now() - lastLog > 30000) { ctx.log.info(`Waiting for pending evacuations from ${node} (evacuate=${value})`); lastLog = Date.now(); }
+    if (until !== undefined && Date.now() + POLL_MS >= until) {
+      throw new OcfError(OCF.ERR_GENERIC, `evacuation of ${node} is still pending (evacuate=${value}); nova-compute stays held back`);
+    }
+    waited = true;
+    await sleep(POLL_MS);
+    value = await attrd.query(EVACUATE_ATTR, node);
+  }
+
+  const cloud = openCloud(cloudParamsFromOcf(ctx), ctx.log);
+  const services = await cloud.nova().listServices({ binary: 'nova-compute' });
+  const host = resolveNovaHost(services, node, ctx.str('domain') || undefined);
+  if (!host) throw new OcfError(OCF.ERR_GENERIC, `Nova has no nova-compute service for ${node}`);
+  const svc = services.find((s) => s.host === host);
+  // Fenced and evacuated (forced down still set): give the accepted evacuations time to settle elsewhere before
+  // nova-compute starts here. A host that was never fenced starts at once.
+  const delay = ctx.int('evacuation_delay');
+  if ((waited || svc?.forcedDown) && delay > 0) {
+    ctx.log.info(`Pausing ${delay} s to give evacuations from ${node} time to complete`);
+    if (until !== undefined && Date.now() + delay * 1000 >= until) {
+      throw new OcfError(OCF.ERR_CONFIGURED, `evacuation_delay (${delay} s) does not fit in the start timeout`);
+    }
+    await sleep(delay * 1000);
+  }
+  await unfenceHost(cloud, host, ctx.log);
+  touchStateFile(stateFile(ctx));
+  return OCF.SUCCESS;
+}
+
+export const definition: OcfAgent = {
+  name: 'nova-compute-wait',
+  version: VERSION,
+  shortdesc: 'OpenStack Nova Compute Server',
+  longdesc: 'Holds nova-compute back on a recovered compute node until NovaEvacuate has evacuated the instances it ' +
+    'had when it was fenced, then unfences the node in Nova (forced_down cleared, service enabled). Run it as a clone on ' +
+    'the compute nodes, ordered before nova-compute.',
+  params: [
+    ...OCF_CLOUD_PARAMS,
+    { name: 'no_shared_storage', type: 'boolean', default: 'false', shortdesc: 'Disable shared storage recovery for instances', longdesc: 'Accepted for compatibility with the reference agent; not used by this agent.' },
+    { name: 'evacuation_delay', type: 'integer', default: '120', shortdesc: 'Delay to allow evacuations time to complete', longdesc: 'Seconds to wait, after a fenced node\'s evacuation is marked done, before letting nova-compute start on it.' },
+    { name: 'verbose', type: 'boolean', default: 'false', shortdesc: 'Verbose logging', longdesc: 'Log debug messages.' },
+  ],
+  actions: [
+    { name: 'start', timeout: 600 },
+    { name: 'stop', timeout: 300 },
+    { name: 'monitor', timeout: 20, interval: 10, depth: 0 },
+    { name: 'validate-all', timeout: 20 },
+    { name: 'meta-data', timeout: 5 },
+  ],
+  handlers: {
+    validate(ctx) {
+      cloudParamsFromOcf(ctx);
+      if (ctx.int('evacuation_delay') < 0) throw new OcfError(OCF.ERR_CONFIGURED, 'evacuation_delay must not be negative');
+    },
+    isRunning: (ctx) => fs.existsSync(stateFile(ctx)),
+    start,
+    async stop(ctx) { removeStateFile(stateFile(ctx)); return OCF.SUCCESS; },
+    async monitor(ctx) { return fs.existsSync(stateFile(ctx)) ? OCF.SUCCESS : OCF.NOT_RUNNING; },
+  },
+};
+
+export const novaComputeWait: AgentEntry = {
+  kind: 'ocf',
+  provider: 'openstack',
+  summary: 'Holds nova-compute back until its host\'s evacuation is done, then unfences it',
+  run: (args) => runOcf(definition, args),
+};

@@ -1,0 +1,179 @@
+/**
+ * What the instance-HA agents share: their OpenStack connection parameters (declared once for OCF and once for
+ * the fence-agent option style, with the reference agents' names), the mapping to the client library, and the
+ * mapping between cluster node names and Nova's host names.
+ */
+import type { OcfParam, OcfContext } from './ocf/index';
+import { OcfError, OCF } from './ocf/index';
+import type { FenceOpt, FenceContext } from './fence/index';
+import type { Cloud, CloudParams, NovaService } from './openstack/types';
+import { OpenStackError } from './openstack/types';
+import type { Logger } from './log';
+import { Attrd, EVACUATE_ATTR, parseEvacState } from './pacemaker/index';
+import { defaultStateDir } from './openstack/token-cache';
+
+export const ENDPOINT_TYPES = ['publicURL', 'internalURL', 'adminURL', 'public', 'internal', 'admin'] as const;
+
+const AUTH_NOTE = 'Either cloud, or auth_url with username, password and tenant_name (project_name), must be set.';
+
+/** OCF parameters for reaching OpenStack (NovaEvacuate, nova-compute-wait), reference names first. */
+export const OCF_CLOUD_PARAMS: readonly OcfParam[] = [
+  { name: 'auth_url', type: 'string', shortdesc: 'Authorization URL', longdesc: `Keystone URL used to authenticate in admin context, e.g. http://keystone.example.com:5000/v3. ${AUTH_NOTE}` },
+  { name: 'username', type: 'string', shortdesc: 'Username', longdesc: 'Username for connecting to keystone in admin context.' },
+  { name: 'password', type: 'string', secret: true, shortdesc: 'Password', longdesc: 'Password for connecting to keystone in admin context. Prefer cloud with a clouds.yaml readable by root only, so that no password is kept in the CIB.' },
+  { name: 'tenant_name', type: 'string', shortdesc: 'Tenant name', longdesc: 'Tenant (project) name for connecting to keystone in admin context. Note that with Keystone V3 tenant names are only unique within a domain.' },
+  { name: 'project_name', type: 'string', aliasOf: 'tenant_name', shortdesc: 'Project name', longdesc: 'Keystone v3 name for tenant_name; either may be used.' },
+  { name: 'user_domain', type: 'string', default: 'Default', shortdesc: 'Keystone v3 user domain', longdesc: 'Keystone v3 user domain name.' },
+  { name: 'project_domain', type: 'string', default: 'Default', shortdesc: 'Keystone v3 project domain', longdesc: 'Keystone v3 project domain name.' },
+  { name: 'cloud', type: 'string', shortdesc: 'Cloud name in clouds.yaml', longdesc: 'Name of an entry in clouds.yaml (/etc/openstack/clouds.yaml, ~/.config/openstack/clouds.yaml), used for whatever auth_url, username, password and the other connection parameters leave unset. Application credentials are configured this way.' },
+  { name: 'domain', type: 'string', shortdesc: 'DNS domain', longdesc: 'DNS domain in which hosts live, useful when the cluster uses short names and nova uses FQDN.' },
+  { name: 'endpoint_type', type: 'string', default: 'internalURL', values: ENDPOINT_TYPES, shortdesc: 'Nova API location (internal, public or admin URL)', longdesc: 'Which endpoint of the service catalog to use.' },
+  { name: 'region_name', type: 'string', shortdesc: 'Region name', longdesc: 'Region name for connecting to nova.' },
+  { name: 'insecure', type: 'boolean', default: 'false', shortdesc: 'Allow insecure TLS requests', longdesc: 'Explicitly allow the agent to perform "insecure" TLS (https) requests. The server\'s certificate will not be verified against any certificate authorities. This option should be used with caution.' },
+];
+
+/** Fence-agent options for reaching OpenStack, exactly as fence-agents' fence_compute declares them. */
+export const FENCE_CLOUD_OPTS: readonly FenceOpt[] = [
+  { name: 'auth_url', short: 'k', long: 'auth-url', arg: '[url]', type: 'string', default: '', shortdesc: 'Keystone Admin Auth URL' },
+  { name: 'endpoint_type', short: 'e', long: 'endpoint-type', arg: '[endpoint]', type: 'string', default: 'internalURL', shortdesc: 'Nova Endpoint type' },
+];
+export const FENCE_CLOUD_OPTS_2: readonly FenceOpt[] = [
+  { name: 'region_name', long: 'region-name', arg: '[region]', type: 'string', default: '', shortdesc: 'Region Name' },
+  { name: 'tenant_name', short: 't', long: 'tenant-name', arg: '[name]', type: 'string', default: '', shortdesc: 'Keystone Admin Tenant or v3 Project' },
+];
+export const FENCE_CLOUD_OPTS_3: readonly FenceOpt[] = [
+  { name: 'insecure', long: 'insecure', type: 'boolean', shortdesc: 'Allow Insecure TLS Requests' },
+  { name: 'project-domain', key: 'project_domain', short: 'P', long: 'project-domain', arg: '[name]', type: 'string', default: 'Default', shortdesc: 'Keystone v3 Project Domain', deprecated: true },
+  { name: 'project_domain', short: 'P', long: 'project-domain', arg: '[name]', type: 'string', default: 'Default', shortdesc: 'Keystone v3 Project Domain', obsoletes: 'project-domain' },
+  { name: 'user-domain', key: 'user_domain', short: 'u', long: 'user-domain', arg: '[name]', type: 'string', default: 'Default', shortdesc: 'Keystone v3 User Domain', deprecated: true },
+  { name: 'user_domain', short: 'u', long: 'user-domain', arg: '[name]', type: 'string', default: 'Default', shortdesc: 'Keystone v3 User Domain', obsoletes: 'user-domain' },
+  { name: 'domain', short: 'd', long: 'domain', arg: '[string]', type: 'string', shortdesc: 'DNS domain in which hosts live' },
+  { name: 'cloud', long: 'cloud', arg: '[name]', type: 'string', shortdesc: 'Cloud name in clouds.yaml, used for the connection parameters left unset' },
+];
+export const FENCE_EVAC_OPTS: readonly FenceOpt[] = [
+  { name: 'instance_filtering', long: 'instance-filtering', type: 'boolean', default: 'True', shortdesc: 'Allow instances to be evacuated' },
+  { name: 'no_shared_storage', long: 'no-shared-storage', type: 'boolean', default: 'False', shortdesc: 'Disable functionality for dealing with shared storage' },
+];
+
+function endpointTypeOk(v: string): boolean {
+  return v === '' || (ENDPOINT_TYPES as readonly string[]).includes(v);
+}
+
+/** Connection settings from an OCF agent's parameters. */
+export function cloudParamsFromOcf(ctx: OcfContext): CloudParams {
+  const p = ctx.params;
+  if (!p.cloud && !ctx.env.OS_CLOUD) {
+    const missing = ['auth_url', 'username', 'password', 'tenant_name'].filter((n) => !p[n] && !ctx.env[`OS_${n === 'tenant_name' ? 'PROJECT_NAME' : n.toUpperCase()}`]);
+    if (missing.length) throw new OcfError(OCF.ERR_CONFIGURED, `${missing.join(', ')} not configured (${AUTH_NOTE})`);
+  }
+  return {
+    cloud: p.cloud || undefined,
+    authUrl: p.auth_url || undefined,
+    username: p.username || undefined,
+    password: p.password || undefined,
+    projectName: p.tenant_name || undefined,
+    userDomain: p.user_domain || undefined,
+    projectDomain: p.project_domain || undefined,
+    regionName: p.region_name || undefined,
+    endpointType: p.endpoint_type || undefined,
+    insecure: ctx.bool('insecure'),
+    tokenCacheDir: defaultStateDir(),
+  };
+}
+
+/** Connection settings from a fence agent's options. */
+export function cloudParamsFromFence(ctx: FenceContext): CloudParams {
+  const o = ctx.opts;
+  return {
+    cloud: o.cloud || undefined,
+    authUrl: o.auth_url || undefined,
+    username: o.username || undefined,
+    password: o.password || undefined,
+    projectName: o.tenant_name || undefined,
+    userDomain: o.user_domain || undefined,
+    projectDomain: o.project_domain || undefined,
+    regionName: o.region_name || undefined,
+    endpointType: o.endpoint_type || undefined,
+    insecure: ctx.bool('insecure'),
+    timeoutMs: Math.max(ctx.num('shell_timeout'), 1) * 1000,
+    tokenCacheDir: defaultStateDir(),
+  };
+}
+
+export function checkEndpointType(v: string): string | undefined {
+  return endpointTypeOk(v) ? undefined : `endpoint_type '${v}' is not valid: use one of ${ENDPOINT_TYPES.join(', ')}`;
+}
+
+/**
+ * Nova's host name for a cluster node name, as the reference fence_compute's domain fixing does: an exact match,
+ * else the short name with the configured DNS domain, else the only service whose short name matches.
+ * Returns undefined when Nova knows no such host.
+ */
+export function resolveNovaHost(services: NovaService[], name: string, domain?: string): string | undefined {
+  const hosts = services.map((s) => s.host);
+  if (hosts.includes(name)) return name;
+  const short = name.split('.')[0];
+  if (domain !== undefined && domain !== '') {
+    const fq = `${short}.${domain.replace(/^\./, '')}`;
+    if (hosts.includes(fq)) return fq;
+  }
+  if (hosts.includes(short)) return short;
+  const matches = hosts.filter((h) => h.split('.')[0] === short);
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** Names a cluster may use for Nova's compute hosts (long and short), as fence_compute -o list prints them. */
+export function hostNames(services: NovaService[]): string[] {
+  const names: string[] = [];
+  for (const s of services) {
+    if (!names.includes(s.host)) names.push(s.host);
+    const short = s.host.split('.')[0];
+    if (!names.includes(short)) names.push(short);
+  }
+  return names;
+}
+
+/** Nova's view of a compute host, as the reference fence_compute reports it. */
+export type ComputeState = 'on' | 'off' | 'failed' | 'running' | 'unknown';
+
+export function computeState(svc: NovaService | undefined): ComputeState {
+  if (!svc) return 'unknown';
+  if (svc.state === 'up' && svc.status === 'enabled') return 'on'; // up and operational
+  if (svc.state === 'down' && svc.status === 'disabled') return 'off'; // down and fenced
+  if (svc.state === 'down') return 'failed'; // down, needs fencing
+  return 'running'; // up but disabled: needs unfencing
+}
+
+/** Undo fencing in Nova: clear forced_down, enable the service. */
+export async function unfenceHost(cloud: Cloud, host: string, log: Logger): Promise<void> {
+  const nova = cloud.nova();
+  const [svc] = await nova.listServices({ host, binary: 'nova-compute' });
+  if (!svc) throw new OpenStackError(`no nova-compute service on host ${host}`, 404);
+  if (svc.forcedDown) {
+    await nova.setForcedDown(host, false);
+    log.info(`cleared forced_down of nova-compute on ${host}`);
+  }
+  if (svc.status !== 'enabled') {
+    await nova.enableService(host);
+    log.info(`enabled nova-compute on ${host}`);
+  }
+}
+
+/**
+ * Wait until the node's evacuate attribute says its evacuation is over ("no" or unset). Returns the last value.
+ * Polls until `until` (epoch ms) if given, else until the caller's own timeout kills it, as the reference does.
+ */
+export async function waitEvacuationDone(attrd: Attrd, node: string, log: Logger, opts: { pollMs?: number; until?: number } = {}): Promise<boolean> {
+  let lastLog = 0;
+  for (;;) {
+    const v = await attrd.query(EVACUATE_ATTR, node);
+    const st = parseEvacState(v);
+    if (st.kind === 'none') return true;
+    if (Date.now() - lastLog > 30000) {
+      log.info(`waiting for the evacuation of ${node} to complete (evacuate=${v})`);
+      lastLog = Date.now();
+    }
+    if (opts.until !== undefined && Date.now() >= opts.until) return false;
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 2000));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Entry point of the multi-call binary. The agent to run is chosen from the name the program was started under
+ * (basename of argv0: a hard link or symlink named fence_compute, NovaEvacuate, ...), or from the first argument
+ * when started as openstack-ha-agents itself ("openstack-ha-agents NovaEvacuate meta-data").
+ */
+import * as path from 'node:path';
+import { AGENTS, type AgentEntry } from '../agents/index';
+
+import { VERSION } from './version';
+export const PROGRAM = 'openstack-ha-agents';
+
+function usage(): string {
+  const names = Object.keys(AGENTS).sort();
+  return [
+    `usage: ${PROGRAM} AGENT [ARGS...]`,
+    `       ${PROGRAM} --version | --list | --help`,
+    '',
+    'Runs one of the agents below. Installed hard links under the agent names (see README) run them directly.',
+    '',
+    ...names.map((n) => `  ${n.padEnd(20)} ${AGENTS[n].kind === 'ocf' ? 'OCF resource agent' : 'fence agent'}: ${AGENTS[n].summary}`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The name the binary was invoked under: the first of argv0, argv[1], argv[0] whose basename is an agent name.
+ *
+ * Measured with Node 24.21 (SEA, Linux):
+ *  - in a single executable application argv = [execPath, <argv[0] as passed to execve()>, ...args] and
+ *    process.argv0 is also the argv[0] passed to execve(), unresolved ("NovaEvacuate" when found on PATH,
+ *    "d/fence_compute", "/usr/sbin/fence_compute");
+ *  - execPath comes from /proc/self/exe: a hard link keeps its own name, a symlink is resolved to its target.
+ * So argv0 gives the name for hard links and symlinks alike; execPath (argv[0]) is the fallback for a hard link
+ * started with an unrelated argv[0] (execv(path, ["x", ...])). Under plain node (node dist/openstack-ha-agents.cjs)
+ * argv0 is "node" and argv[1] the script, which only matters if the script itself is named after an agent.
+ */
+export function invokedName(argv0: string | undefined, argv: string[]): string {
+  const candidates = [argv0, argv[1], argv[0]].filter((x): x is string => !!x);
+  for (const c of candidates) {
+    const base = path.basename(c);
+    if (Object.prototype.hasOwnProperty.call(AGENTS, base)) return base;
+  }
+  return PROGRAM;
+}
+
+export async function main(): Promise<number> {
+  const argv = process.argv;
+  // In a SEA binary argv = [execPath, argv0 as given to execve(), ...args]; under plain node argv = [node, script, ...args].
+  const args = argv.slice(2);
+  const name = invokedName(process.argv0, argv);
+  let entry: AgentEntry | undefined = AGENTS[name];
+  let agentArgs = args;
+  if (!entry) {
+    const first = args[0];
+    if (first === '--version' || first === '-V') {
+      process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
+      return 0;
+    }
+    if (first === '--list') {
+      process.stdout.write(Object.keys(AGENTS).sort().join('\n') + '\n');
+      return 0;
+    }
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      process.stdout.write(usage());
+      return first === undefined ? 2 : 0;
+    }
+    entry = AGENTS[first];
+    if (!entry) {
+      process.stderr.write(`${PROGRAM}: unknown agent '${first}'\n${usage()}`);
+      return 2;
+    }
+    agentArgs = args.slice(1);
+  }
+  return entry.run(agentArgs);
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => { process.exitCode = code; },
+    (err) => {
+      process.stderr.write(`${PROGRAM}: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

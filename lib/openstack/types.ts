@@ -1,0 +1,152 @@
+/**
+ * The contract between the agents and the OpenStack client library. Agents only use what is declared here.
+ */
+import type { Logger } from '../log';
+
+export type Interface = 'public' | 'internal' | 'admin';
+
+/** Everything needed to reach a cloud. Built by resolveCloudConfig() from agent parameters, clouds.yaml and OS_*. */
+export interface CloudConfig {
+  authUrl: string;
+  /** password auth */
+  username?: string;
+  userId?: string;
+  password?: string;
+  userDomainName?: string;
+  userDomainId?: string;
+  /** project scope; tenant_name of the old agents maps to projectName */
+  projectName?: string;
+  projectId?: string;
+  projectDomainName?: string;
+  projectDomainId?: string;
+  /** application credential auth (takes precedence when id/name + secret are set) */
+  applicationCredentialId?: string;
+  applicationCredentialName?: string;
+  applicationCredentialSecret?: string;
+  regionName?: string;
+  interface: Interface;
+  insecure: boolean;
+  /** PEM bundle to trust (clouds.yaml cacert / OS_CACERT) */
+  cacert?: string;
+  /** per-request timeout, milliseconds (default 30000) */
+  timeoutMs: number;
+  /** attempts for connection errors and 5xx, including the first (default 3) */
+  attempts: number;
+  /** first delay between attempts, doubled each time and capped at 8x (default 500 ms) */
+  retryDelayMs?: number;
+  /** directory for the shared token cache; undefined disables the cache */
+  tokenCacheDir?: string;
+}
+
+/** What the agents pass in: their parameters, untouched names mapped to these fields. */
+export interface CloudParams {
+  cloud?: string;
+  authUrl?: string;
+  username?: string;
+  password?: string;
+  projectName?: string;
+  userDomain?: string;
+  projectDomain?: string;
+  applicationCredentialId?: string;
+  applicationCredentialSecret?: string;
+  regionName?: string;
+  /** accepts public/internal/admin and the legacy publicURL/internalURL/adminURL */
+  endpointType?: string;
+  insecure?: boolean;
+  cacert?: string;
+  timeoutMs?: number;
+  /** attempts for connection errors and 5xx, including the first (default 3) */
+  attempts?: number;
+  /** first retry delay in milliseconds (default 500) */
+  retryDelayMs?: number;
+  tokenCacheDir?: string;
+}
+
+export class OpenStackError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, 0 for connection errors and timeouts */
+    readonly status: number,
+    readonly requestId?: string,
+  ) { super(message); }
+}
+
+export interface NovaService {
+  /** UUID from microversion 2.53, integer before */
+  id: string | number;
+  binary: string;
+  host: string;
+  zone?: string;
+  status: 'enabled' | 'disabled';
+  state: 'up' | 'down';
+  forcedDown: boolean;
+  disabledReason: string | null;
+  updatedAt: string | null;
+}
+
+export interface NovaHypervisor {
+  id: string | number;
+  hypervisorHostname: string;
+  state: 'up' | 'down';
+  status: 'enabled' | 'disabled';
+  /** service.host, the name Nova's scheduler and os-services use */
+  serviceHost?: string;
+}
+
+export interface NovaServer {
+  id: string;
+  name: string;
+  status: string;
+  /** OS-EXT-SRV-ATTR:host */
+  host: string | null;
+  taskState: string | null;
+  vmState: string | null;
+  tenantId?: string;
+  /** flavor id before 2.47; from 2.47 the embedded flavor has original_name and extra_specs instead */
+  flavorId?: string;
+  flavorName?: string;
+  flavorExtraSpecs?: Record<string, string>;
+  /** image id, undefined for volume-backed servers */
+  imageId?: string;
+}
+
+export interface EvacuateOptions {
+  /** only sent below microversion 2.14 */
+  onSharedStorage?: boolean;
+  targetHost?: string;
+}
+
+export interface NovaClient {
+  /** negotiated microversion, e.g. "2.53" (negotiates on first call) */
+  microversion(): Promise<string>;
+  listServices(filter?: { host?: string; binary?: string }): Promise<NovaService[]>;
+  /** PUT os-services/{id} {forced_down} (>= 2.53) or PUT os-services/force-down {host, binary, forced_down} (2.11) */
+  setForcedDown(host: string, forcedDown: boolean, binary?: string): Promise<void>;
+  enableService(host: string, binary?: string): Promise<void>;
+  disableService(host: string, reason?: string, binary?: string): Promise<void>;
+  listHypervisors(): Promise<NovaHypervisor[]>;
+  /** every server on that compute host, across all projects, following pagination */
+  listServersOnHost(host: string): Promise<NovaServer[]>;
+  getServer(id: string): Promise<NovaServer>;
+  evacuate(serverId: string, opts?: EvacuateOptions): Promise<void>;
+  /** ids of flavors whose extra_specs carry evacuable=true (case-insensitive value) */
+  evacuableFlavorIds(): Promise<Set<string>>;
+  /** flavor names (original_name) carrying evacuable=true, for servers listed at >= 2.47 */
+  evacuableFlavorNames(): Promise<Set<string>>;
+}
+
+export interface ImageClient {
+  /** ids of images whose properties or tags carry evacuable (property value "true", or the tag "evacuable") */
+  evacuableImageIds(): Promise<Set<string>>;
+}
+
+export interface Cloud {
+  readonly config: CloudConfig;
+  readonly log: Logger;
+  /** authenticate (or reuse the cached token) and return the service catalog endpoint for a type */
+  endpoint(serviceType: string): Promise<string>;
+  nova(): NovaClient;
+  images(): ImageClient;
+  /** drop idle keep-alive connections (a process exits without it; long-lived callers and tests use it) */
+  close(): void;
+}

@@ -1,0 +1,132 @@
+/**
+ * Wrappers for Pacemaker's command-line tools. Every call has a timeout, and runs with
+ * OCF_RESKEY_CRM_meta_on_node removed from its environment: with it set (as it is inside a resource agent),
+ * Pacemaker 2.1.5's attrd_updater -A/-Q answers for the local node only, which blinds an agent to the others.
+ */
+import { execFile } from 'node:child_process';
+
+export interface RunResult { code: number; stdout: string; stderr: string }
+
+export class PacemakerError extends Error {
+  constructor(message: string, readonly result?: RunResult) { super(message); }
+}
+
+const DEFAULT_TIMEOUT_MS = 15000;
+
+function cleanEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (k === 'OCF_RESKEY_CRM_meta_on_node' || k === 'OCF_RESKEY_CRM_meta_on_node_uuid') continue;
+    // nothing secret is ever passed to these tools; don't hand them the agents' parameters either
+    if (k.startsWith('OCF_RESKEY_')) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout, env: cleanEnv(opts.env ?? process.env), killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(new PacemakerError(`${cmd} not found (is Pacemaker installed?)`)); return;
+        }
+        if (err && (err as { killed?: boolean }).killed) {
+          reject(new PacemakerError(`${cmd} ${args.join(' ')} timed out after ${timeout} ms`)); return;
+        }
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      });
+  });
+}
+
+export interface AttrValue { name: string; host: string; value: string }
+
+/** Parse attrd_updater -Q/-A output lines: name="evacuate" host="compute1" value="yes" */
+export function parseAttrdOutput(text: string): AttrValue[] {
+  const out: AttrValue[] = [];
+  const re = /^name="([^"]*)" host="([^"]*)" value="([^"]*)"\s*$/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line.trim());
+    if (m) out.push({ name: m[1], host: m[2], value: m[3] });
+  }
+  return out;
+}
+
+/** attrd_updater's "no such attribute" answers (exit codes and messages vary by version). */
+function isMissing(r: RunResult): boolean {
+  return r.code === 105 || r.code === 78 || /does not exist|no such|not found/i.test(r.stderr);
+}
+
+export class Attrd {
+  constructor(private readonly opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}) {}
+
+  /** Value of the attribute for one node; '' when unset or deleted. */
+  async query(name: string, node: string, isPrivate = true): Promise<string> {
+    const r = await run('attrd_updater', [...(isPrivate ? ['-p'] : []), '-n', name, '-Q', '-N', node], this.opts);
+    if (r.code !== 0) {
+      if (isMissing(r)) return '';
+      throw new PacemakerError(`attrd_updater -Q -n ${name} -N ${node} failed (${r.code}): ${r.stderr.trim()}`, r);
+    }
+    const v = parseAttrdOutput(r.stdout).find((a) => a.host === node);
+    return v?.value ?? '';
+  }
+
+  /** Values of the attribute for every node that has it. */
+  async queryAll(name: string): Promise<AttrValue[]> {
+    const r = await run('attrd_updater', ['-n', name, '-QA'], this.opts);
+    if (r.code !== 0) {
+      if (isMissing(r)) return [];
+      throw new PacemakerError(`attrd_updater -QA -n ${name} failed (${r.code}): ${r.stderr.trim()}`, r);
+    }
+    return parseAttrdOutput(r.stdout).filter((a) => a.name === name);
+  }
+
+  /** Set the attribute for a node; -p keeps it out of the CIB (private), as the reference agents do. */
+  async update(name: string, node: string, value: string, isPrivate = true): Promise<void> {
+    const r = await run('attrd_updater', [...(isPrivate ? ['-p'] : []), '-n', name, '-Q', '-N', node, '-U', value], this.opts);
+    if (r.code !== 0) throw new PacemakerError(`attrd_updater -n ${name} -N ${node} -U ${value} failed (${r.code}): ${r.stderr.trim()}`, r);
+  }
+
+  async delete(name: string, node: string, isPrivate = true): Promise<void> {
+    const r = await run('attrd_updater', [...(isPrivate ? ['-p'] : []), '-n', name, '-D', '-N', node], this.opts);
+    if (r.code !== 0 && !isMissing(r)) throw new PacemakerError(`attrd_updater -D -n ${name} -N ${node} failed (${r.code}): ${r.stderr.trim()}`, r);
+  }
+}
+
+/** Name of the local cluster node (crm_node -n). */
+export async function localNodeName(opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const r = await run('crm_node', ['-n'], opts);
+  const name = r.stdout.trim();
+  if (r.code !== 0 || !name) throw new PacemakerError(`crm_node -n failed (${r.code}): ${r.stderr.trim()}`, r);
+  return name;
+}
+
+/**
+ * The evacuate attribute protocol shared by fence_compute, NovaEvacuate and nova-compute-wait:
+ *   "yes"          the host was fenced and needs evacuating;
+ *   "node@epoch"   node is evacuating it since epoch (seconds);
+ *   "no" or ""     nothing to do (never fenced, or evacuation done).
+ */
+export type EvacState =
+  | { kind: 'none' }
+  | { kind: 'requested' }
+  | { kind: 'claimed'; by: string; since: number }
+  | { kind: 'unknown'; raw: string };
+
+export function parseEvacState(value: string): EvacState {
+  const v = value.trim();
+  if (v === '' || v === 'no') return { kind: 'none' };
+  if (v === 'yes') return { kind: 'requested' };
+  const at = v.lastIndexOf('@');
+  if (at > 0) {
+    const since = Number(v.slice(at + 1));
+    if (Number.isFinite(since)) return { kind: 'claimed', by: v.slice(0, at), since };
+  }
+  return { kind: 'unknown', raw: v };
+}
+
+export const EVACUATE_ATTR = 'evacuate';
+/** a claim older than this is taken over (the claimer died or lost its resource) */
+export const CLAIM_STALE_SECONDS = 60;

@@ -1,0 +1,139 @@
+import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { runFence, parseStdin, parseArgv, metadataXml, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext } from '../../lib/fence/index';
+import { capture } from './capture';
+
+function agent(seen: FenceContext[] = [], power: { state: 'on' | 'off' } = { state: 'on' }): FenceAgent {
+  return {
+    name: 'fence_test', version: '9.9', shortdesc: 'Test fence agent', longdesc: 'Fences nothing',
+    options: [
+      { name: 'auth_url', short: 'k', long: 'auth-url', arg: '[url]', type: 'string', default: '', shortdesc: 'URL' },
+      ...COMMON_PLUG_OPTS,
+      { name: 'project-domain', key: 'project_domain', short: 'P', long: 'project-domain', arg: '[name]', type: 'string', default: 'Default', shortdesc: 'PD', deprecated: true },
+      { name: 'project_domain', short: 'P', long: 'project-domain', arg: '[name]', type: 'string', default: 'Default', shortdesc: 'PD', obsoletes: 'project-domain' },
+      { name: 'insecure', long: 'insecure', type: 'boolean', shortdesc: 'Insecure' },
+    ],
+    defaults: { action: 'off' },
+    onAutomatic: true,
+    handlers: {
+      validate(ctx) { seen.push(ctx); if (ctx.str('auth_url') === 'bad') throw new FenceError(`Failed: bad url, password ${ctx.str('password')}`); },
+      status: async () => power.state,
+      on: async () => { power.state = 'on'; },
+      off: async () => { power.state = 'off'; },
+      list: async () => [{ plug: 'compute1' }, { plug: 'compute2', alias: 'c2' }],
+    },
+  };
+}
+
+describe('fence runtime: input', () => {
+  it('stdin: name=value lines, comments, unknown names ignored, last one wins, quotes stripped', () => {
+    const { opts } = parseStdin(agent(), '# comment\naction=status\nport=compute1\nplug=compute2\nunknown=1\nauth_url="http://x"\n\ninsecure=yes\nproject-domain=Old\n');
+    expect(opts.action).toBe('status');
+    expect(opts.plug).toBe('compute2');
+    expect(opts.auth_url).toBe('http://x');
+    expect(opts.insecure).toBe('1');
+    expect(opts.project_domain).toBe('Old');
+    expect(opts.unknown).toBeUndefined();
+  });
+
+  it('stdin: a line without "=" is rejected', () => {
+    expect(() => parseStdin(agent(), 'action=off\njunk line\n')).toThrow(/line 2: expected name=value/);
+  });
+
+  it('argv: long options with dashes or underscores, short options, -vvv, unknown ignored', () => {
+    const a = parseArgv(agent(), ['-o', 'status', '--auth_url=http://a', '-n', 'compute3', '-vvv', '--bogus', 'x', '-P', 'Dom', '--insecure']);
+    expect(a.opts).toMatchObject({ action: 'status', auth_url: 'http://a', plug: 'compute3', verbose: '1', project_domain: 'Dom', insecure: '1' });
+    expect(a.verboseCount).toBe(3);
+    const b = parseArgv(agent(), ['--auth-url', 'http://b', '--plug=c1', '--username', 'u', '-p', 'pw']);
+    expect(b.opts).toMatchObject({ auth_url: 'http://b', plug: 'c1', username: 'u', password: 'pw' });
+  });
+});
+
+describe('fence runtime: actions and exit codes', () => {
+  it('status: 0 and "Status: ON" when on, 2 when off', async () => {
+    let r = await capture(() => runFence(agent(), ['-o', 'status', '-n', 'c1']));
+    expect(r.result).toBe(0);
+    expect(r.stdout).toBe('Status: ON\n');
+    r = await capture(() => runFence(agent([], { state: 'off' }), ['-o', 'status', '-n', 'c1']));
+    expect(r.result).toBe(2);
+    expect(r.stdout).toBe('Status: OFF\n');
+  });
+
+  it('off/on from stdin as Pacemaker sends them; default action is the agent default', async () => {
+    const power = { state: 'on' as 'on' | 'off' };
+    const r = await capture(() => runFence(agent([], power), [], {}, () => 'port=compute2\nnodename=compute2\n'));
+    expect(r.result).toBe(0);
+    expect(power.state).toBe('off');
+    await capture(() => runFence(agent([], power), [], {}, () => 'action=on\nport=compute2\n'));
+    expect(power.state).toBe('on');
+  });
+
+  it('nodename stands in for a missing plug', async () => {
+    const seen: FenceContext[] = [];
+    const r = await capture(() => runFence(agent(seen), [], {}, () => 'action=off\nnodename=compute9\n'));
+    expect(r.result).toBe(0);
+    expect(seen[0].plug).toBe('compute9');
+  });
+
+  it('off without a plug fails with exit 1', async () => {
+    const r = await capture(() => runFence(agent(), ['-o', 'off']));
+    expect(r.result).toBe(1);
+    expect(r.stderr).toContain('You have to enter plug number');
+  });
+
+  it('list and list-status print plug,alias lines', async () => {
+    let r = await capture(() => runFence(agent(), ['-o', 'list']));
+    expect(r.stdout).toBe('compute1,\ncompute2,c2\n');
+    r = await capture(() => runFence(agent(), ['-o', 'list-status']));
+    expect(r.stdout).toBe('compute1,,ON\ncompute2,c2,ON\n');
+  });
+
+  it('unknown action and malformed stdin exit 1', async () => {
+    expect((await capture(() => runFence(agent(), ['-o', 'dance']))).result).toBe(1);
+    const r = await capture(() => runFence(agent(), [], {}, () => 'action=status\nplug\n'));
+    expect(r.result).toBe(1);
+    expect(r.stderr).toContain('Parse error');
+  });
+
+  it('non-numeric timing options are rejected', async () => {
+    const r = await capture(() => runFence(agent(), ['-o', 'status', '-n', 'x', '--power-timeout', 'soon']));
+    expect(r.result).toBe(1);
+    expect(r.stderr).toContain('power_timeout must be a number');
+  });
+
+  it('validate-all runs the checks; the password never appears in messages', async () => {
+    const r = await capture(() => runFence(agent(), [], {}, () => 'action=validate-all\nauth_url=bad\npassword=s3cr3t\n'));
+    expect(r.result).toBe(1);
+    expect(r.stderr).toContain('bad url, password ****');
+    expect(r.stderr).not.toContain('s3cr3t');
+    expect((await capture(() => runFence(agent(), ['-o', 'validate-all', '-k', 'http://ok']))).result).toBe(0);
+  });
+
+  it('password_script supplies the password without it being on a command line', async () => {
+    const seen: FenceContext[] = [];
+    const r = await capture(() => runFence(agent(seen), [], {}, () => 'action=validate-all\npassword_script=echo fromscript\n'));
+    expect(r.result).toBe(0);
+    expect(seen[0].str('password')).toBe('fromscript');
+  });
+
+  it('help and version', async () => {
+    let r = await capture(() => runFence(agent(), ['-h']));
+    expect(r.result).toBe(0);
+    expect(r.stdout).toContain('-k, --auth-url=[url]');
+    r = await capture(() => runFence(agent(), ['-V']));
+    expect(r.stdout).toBe('9.9\n');
+  });
+
+  it('metadata is valid against fence-agents metadata.rng; manpage renders', async () => {
+    const xml = metadataXml(agent());
+    expect(xml).toContain('<action name="on" automatic="1"/>');
+    expect(xml).toContain('<parameter name="port" unique="0" required="1" deprecated="1">');
+    expect(xml).not.toContain('nodename');
+    const rng = '/usr/share/cluster/relaxng/metadata.rng';
+    if (fs.existsSync(rng)) execFileSync('xmllint', ['--noout', '--relaxng', rng, '-'], { input: xml, stdio: ['pipe', 'ignore', 'pipe'] });
+    const r = await capture(() => runFence(agent(), ['-o', 'manpage']));
+    expect(r.result).toBe(0);
+    expect(r.stdout).toContain('.TH FENCE_TEST 8');
+  });
+});

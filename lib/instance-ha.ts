@@ -10,6 +10,7 @@ import type { Cloud, CloudParams, NovaService } from './openstack/types';
 import { OpenStackError } from './openstack/types';
 import type { Logger } from './log';
 import { Attrd, EVACUATE_ATTR, parseEvacState } from './pacemaker/index';
+import * as path from 'node:path';
 import { defaultStateDir } from './openstack/token-cache';
 
 export const ENDPOINT_TYPES = ['publicURL', 'internalURL', 'adminURL', 'public', 'internal', 'admin'] as const;
@@ -77,7 +78,7 @@ export function cloudParamsFromOcf(ctx: OcfContext): CloudParams {
     regionName: p.region_name || undefined,
     endpointType: p.endpoint_type || undefined,
     insecure: ctx.bool('insecure'),
-    tokenCacheDir: defaultStateDir(),
+    tokenCacheDir: path.join(defaultStateDir(), 'tokens'),
   };
 }
 
@@ -96,7 +97,7 @@ export function cloudParamsFromFence(ctx: FenceContext): CloudParams {
     endpointType: o.endpoint_type || undefined,
     insecure: ctx.bool('insecure'),
     timeoutMs: Math.max(ctx.num('shell_timeout'), 1) * 1000,
-    tokenCacheDir: defaultStateDir(),
+    tokenCacheDir: path.join(defaultStateDir(), 'tokens'),
   };
 }
 

@@ -64,7 +64,7 @@ export async function main(): Promise<number> {
       process.stdout.write(usage());
       return first === undefined ? 2 : 0;
     }
-    entry = AGENTS[first];
+    entry = Object.prototype.hasOwnProperty.call(AGENTS, first) ? AGENTS[first] : undefined;
     if (!entry) {
       process.stderr.write(`${PROGRAM}: unknown agent '${first}'\n${usage()}`);
       return 2;

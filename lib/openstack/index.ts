@@ -1,0 +1,45 @@
+/**
+ * The OpenStack client the agents use. openCloud() is cheap: nothing is read from the network until a method is
+ * called; the process authenticates once (or reuses the node's cached token) and looks each endpoint up once.
+ */
+import type { Logger } from '../log';
+import { resolveCloudConfig } from './config';
+import { Glance } from './glance';
+import { Nova } from './nova';
+import { Session } from './session';
+import type { Cloud, CloudConfig, CloudParams, ImageClient, NovaClient } from './types';
+
+export * from './types';
+export { ConfigError, parseInterface, resolveCloudConfig } from './config';
+export { defaultStateDir } from './token-cache';
+export { MAX_MICROVERSION, MIN_MICROVERSION, compareMicroversions } from './nova';
+
+class OpenStackCloud implements Cloud {
+  private readonly session: Session;
+  private novaClient?: Nova;
+  private imageClient?: Glance;
+
+  constructor(readonly config: CloudConfig, readonly log: Logger) {
+    this.session = new Session(config, log);
+  }
+
+  endpoint(serviceType: string): Promise<string> { return this.session.endpoint(serviceType); }
+
+  nova(): NovaClient { return (this.novaClient ??= new Nova(this.session, this.log)); }
+
+  images(): ImageClient { return (this.imageClient ??= new Glance(this.session, this.log)); }
+
+  close(): void { this.session.close(); }
+}
+
+/** A Cloud from agent parameters, clouds.yaml and OS_* (throws ConfigError on bad or missing settings). */
+export function openCloud(params: CloudParams, log: Logger, env: NodeJS.ProcessEnv = process.env): Cloud {
+  return new OpenStackCloud(resolveCloudConfig(params, env, log), log);
+}
+
+/** A Cloud from an already resolved configuration. */
+export function openCloudWithConfig(config: CloudConfig, log: Logger): Cloud {
+  log.addSecret(config.password);
+  log.addSecret(config.applicationCredentialSecret);
+  return new OpenStackCloud(config, log);
+}

@@ -1,0 +1,309 @@
+/**
+ * The compute API as the agents need it, at a negotiated microversion between 2.11 and 2.94.
+ *
+ * 2.94 is a hard ceiling: from 2.95 Nova leaves an evacuated instance stopped on its new host, which defeats
+ * instance HA. The forms used depend on the microversion:
+ *  - services: by UUID (PUT /os-services/{id}) from 2.53, by host and binary (PUT /os-services/force-down, ...) before;
+ *  - evacuate: {"evacuate": {}} from 2.14, {"evacuate": {"onSharedStorage": ...}} before;
+ *  - servers: the embedded flavor has original_name and extra_specs from 2.47, an id before.
+ */
+import type { Logger } from '../log';
+import type { Session } from './session';
+import {
+  OpenStackError,
+  type EvacuateOptions, type NovaClient, type NovaHypervisor, type NovaServer, type NovaService,
+} from './types';
+
+export const MAX_MICROVERSION = '2.94';
+export const MIN_MICROVERSION = '2.11';
+const PAGE_LIMIT = 1000;
+const MAX_PAGES = 10000;
+const EXTRA_SPECS_CONCURRENCY = 8;
+const COMPUTE = 'nova-compute';
+
+export function parseMicroversion(v: string): [number, number] {
+  const m = /^\s*(\d+)\.(\d+)\s*$/.exec(v);
+  if (!m) throw new Error(`invalid microversion "${v}"`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function compareMicroversions(a: string, b: string): number {
+  const [x, y] = [parseMicroversion(a), parseMicroversion(b)];
+  return x[0] !== y[0] ? x[0] - y[0] : x[1] - y[1];
+}
+
+/** The microversion to use given what the server supports; throws when the server is too old or too new. */
+export function chooseMicroversion(serverMin: string | undefined, serverMax: string | undefined, where: string): string {
+  if (!serverMax) {
+    throw new OpenStackError(`Nova too old: the compute API at ${where} has no microversions (${MIN_MICROVERSION} or later is needed)`, 0);
+  }
+  const chosen = compareMicroversions(serverMax, MAX_MICROVERSION) > 0 ? MAX_MICROVERSION : serverMax;
+  if (compareMicroversions(chosen, MIN_MICROVERSION) < 0) {
+    throw new OpenStackError(`Nova too old: the compute API at ${where} supports microversions up to ${serverMax}, ` +
+      `${MIN_MICROVERSION} or later is needed`, 0);
+  }
+  if (serverMin && compareMicroversions(serverMin, chosen) > 0) {
+    throw new OpenStackError(`the compute API at ${where} requires microversion ${serverMin} or later; ` +
+      `these agents use at most ${MAX_MICROVERSION}`, 0);
+  }
+  return chosen;
+}
+
+interface Urls { base: string; root: string }
+
+/** Where to send API calls (the catalog URL) and where the version document is (the catalog URL up to /v2.1). */
+export function computeUrls(endpoint: string): Urls {
+  const u = new URL(endpoint);
+  const segs = u.pathname.replace(/\/+$/, '').split('/');
+  let idx = -1;
+  segs.forEach((s, i) => { if (/^v2(\.\d+)?$/.test(s)) idx = i; });
+  if (idx < 0) {
+    const base = endpoint.replace(/\/+$/, '') + '/v2.1';
+    return { base, root: base };
+  }
+  u.pathname = segs.slice(0, idx + 1).join('/');
+  u.search = '';
+  return { base: endpoint.replace(/\/+$/, ''), root: u.href.replace(/\/+$/, '') };
+}
+
+export class Nova implements NovaClient {
+  private negotiated?: Promise<{ mv: string; base: string }>;
+
+  constructor(private readonly session: Session, private readonly log: Logger) {}
+
+  async microversion(): Promise<string> { return (await this.api()).mv; }
+
+  private api(): Promise<{ mv: string; base: string }> {
+    if (!this.negotiated) {
+      this.negotiated = this.negotiate();
+      this.negotiated.catch(() => { this.negotiated = undefined; });
+    }
+    return this.negotiated;
+  }
+
+  private async negotiate(): Promise<{ mv: string; base: string }> {
+    const { base, root } = computeUrls(await this.session.endpoint('compute'));
+    const res = await this.session.request({ method: 'GET', url: root });
+    const body = res.body as { version?: VersionDoc; versions?: VersionDoc[] } | null;
+    const doc = body?.version ?? body?.versions?.find((v) => v.id === 'v2.1');
+    const mv = chooseMicroversion(doc?.min_version || undefined, doc?.version || undefined, root);
+    this.log.debug(`compute API at ${root}: microversions ${doc?.min_version} to ${doc?.version}, using ${mv}`);
+    return { mv, base };
+  }
+
+  private async atLeast(v: string): Promise<boolean> {
+    return compareMicroversions(await this.microversion(), v) >= 0;
+  }
+
+  private async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<any> {
+    const { mv, base } = await this.api();
+    const res = await this.session.request({
+      method,
+      url: base + path,
+      body,
+      headers: { 'OpenStack-API-Version': `compute ${mv}`, 'X-OpenStack-Nova-API-Version': mv },
+    });
+    return res.body;
+  }
+
+  /** Every item of a paginated list, re-requesting with our own URL and the marker of each "next" link. */
+  private async list<T>(path: string, query: Record<string, string>, key: string): Promise<T[]> {
+    const out: T[] = [];
+    const seen = new Set<string>();
+    const params = new URLSearchParams(query);
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const body = await this.call('GET', `${path}?${params}`);
+      const items = (body?.[key] ?? []) as T[];
+      out.push(...items);
+      const links = (body?.[`${key}_links`] ?? []) as { rel?: string; href?: string }[];
+      const next = links.find((l) => l.rel === 'next')?.href;
+      if (!next || items.length === 0) return out;
+      const marker = new URL(next, 'http://x/').searchParams.get('marker');
+      if (!marker) return out;
+      if (seen.has(marker)) throw new OpenStackError(`GET ${path}: pagination loops (marker ${marker} seen twice)`, 0);
+      seen.add(marker);
+      params.set('marker', marker);
+    }
+    throw new OpenStackError(`GET ${path}: more than ${MAX_PAGES} pages`, 0);
+  }
+
+  async listServices(filter?: { host?: string; binary?: string }): Promise<NovaService[]> {
+    const q = new URLSearchParams();
+    if (filter?.host) q.set('host', filter.host);
+    if (filter?.binary) q.set('binary', filter.binary);
+    const qs = q.toString();
+    const body = await this.call('GET', `/os-services${qs ? `?${qs}` : ''}`);
+    return ((body?.services ?? []) as RawService[]).map(mapService);
+  }
+
+  /** The ids (UUIDs at >= 2.53) of the services of that binary on that host. */
+  private async serviceIds(host: string, binary: string): Promise<(string | number)[]> {
+    const services = (await this.listServices({ host, binary })).filter((s) => s.host === host && s.binary === binary);
+    if (services.length === 0) throw new OpenStackError(`no ${binary} service on host ${host}`, 404);
+    return services.map((s) => s.id);
+  }
+
+  /** PUT os-services/{id} at >= 2.53, or the 2.11 host/binary form. */
+  private async updateService(host: string, binary: string, byId: Record<string, unknown>, legacyAction: string,
+    legacyBody: Record<string, unknown>): Promise<void> {
+    if (await this.atLeast('2.53')) {
+      for (const id of await this.serviceIds(host, binary)) {
+        await this.call('PUT', `/os-services/${encodeURIComponent(String(id))}`, byId);
+      }
+      return;
+    }
+    try {
+      await this.call('PUT', `/os-services/${legacyAction}`, { host, binary, ...legacyBody });
+    } catch (e) {
+      if (e instanceof OpenStackError && e.status === 404) {
+        throw new OpenStackError(`no ${binary} service on host ${host} (${e.message})`, 404, e.requestId);
+      }
+      throw e;
+    }
+  }
+
+  async setForcedDown(host: string, forcedDown: boolean, binary = COMPUTE): Promise<void> {
+    await this.updateService(host, binary, { forced_down: forcedDown }, 'force-down', { forced_down: forcedDown });
+  }
+
+  async enableService(host: string, binary = COMPUTE): Promise<void> {
+    await this.updateService(host, binary, { status: 'enabled' }, 'enable', {});
+  }
+
+  async disableService(host: string, reason?: string, binary = COMPUTE): Promise<void> {
+    if (reason) {
+      await this.updateService(host, binary, { status: 'disabled', disabled_reason: reason }, 'disable-log-reason',
+        { disabled_reason: reason });
+    } else {
+      await this.updateService(host, binary, { status: 'disabled' }, 'disable', {});
+    }
+  }
+
+  async listHypervisors(): Promise<NovaHypervisor[]> {
+    let raw: RawHypervisor[];
+    if (await this.atLeast('2.33')) {
+      raw = await this.list<RawHypervisor>('/os-hypervisors/detail', { limit: String(PAGE_LIMIT) }, 'hypervisors');
+    } else {
+      raw = (await this.call('GET', '/os-hypervisors/detail'))?.hypervisors ?? [];
+    }
+    return raw.map((h) => ({
+      id: h.id,
+      hypervisorHostname: h.hypervisor_hostname,
+      state: h.state,
+      status: h.status,
+      serviceHost: h.service?.host,
+    }));
+  }
+
+  async listServersOnHost(host: string): Promise<NovaServer[]> {
+    const raw = await this.list<RawServer>('/servers/detail', { host, all_tenants: '1', limit: String(PAGE_LIMIT) }, 'servers');
+    const servers = raw.map(mapServer);
+    // Never act on servers of another host, should the filter ever be ignored (it is for non-admin users).
+    const elsewhere = servers.filter((s) => s.host !== null && s.host !== host);
+    if (elsewhere.length) {
+      this.log.warn(`servers/detail?host=${host} returned ${elsewhere.length} server(s) of other hosts; ignoring them`);
+      return servers.filter((s) => !elsewhere.includes(s));
+    }
+    return servers;
+  }
+
+  async getServer(id: string): Promise<NovaServer> {
+    return mapServer((await this.call('GET', `/servers/${encodeURIComponent(id)}`)).server);
+  }
+
+  async evacuate(serverId: string, opts: EvacuateOptions = {}): Promise<void> {
+    const args: Record<string, unknown> = {};
+    if (!(await this.atLeast('2.14'))) args.onSharedStorage = opts.onSharedStorage ?? false;
+    if (opts.targetHost) args.host = opts.targetHost;
+    // a POST action: http.ts retries it only when nothing reached Nova (connection refused) or on 503
+    await this.call('POST', `/servers/${encodeURIComponent(serverId)}/action`, { evacuate: args });
+  }
+
+  private async evacuableFlavors(): Promise<RawFlavor[]> {
+    const flavors = await this.list<RawFlavor>('/flavors/detail', { is_public: 'None', limit: String(PAGE_LIMIT) }, 'flavors');
+    // from 2.61 the listing carries extra_specs (when policy allows); otherwise ask per flavor
+    const missing = flavors.filter((f) => !f.extra_specs || typeof f.extra_specs !== 'object');
+    await forEachLimited(missing, EXTRA_SPECS_CONCURRENCY, async (f) => {
+      try {
+        f.extra_specs = (await this.call('GET', `/flavors/${encodeURIComponent(f.id)}/os-extra_specs`))?.extra_specs ?? {};
+      } catch (e) {
+        if (!(e instanceof OpenStackError && e.status === 404)) throw e;
+        f.extra_specs = {}; // deleted meanwhile
+      }
+    });
+    return flavors.filter((f) => isTrueString(f.extra_specs?.evacuable));
+  }
+
+  async evacuableFlavorIds(): Promise<Set<string>> {
+    return new Set((await this.evacuableFlavors()).map((f) => String(f.id)));
+  }
+
+  async evacuableFlavorNames(): Promise<Set<string>> {
+    return new Set((await this.evacuableFlavors()).map((f) => f.name));
+  }
+}
+
+/** "true" in any case, surrounding blanks ignored */
+export function isTrueString(v: unknown): boolean {
+  return typeof v === 'string' && v.trim().toLowerCase() === 'true';
+}
+
+export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try { await fn(item); } catch (e) { failed = true; throw e; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+interface VersionDoc { id?: string; version?: string; min_version?: string }
+interface RawService {
+  id: string | number; binary: string; host: string; zone?: string; status: 'enabled' | 'disabled'; state: 'up' | 'down';
+  forced_down?: boolean; disabled_reason?: string | null; updated_at?: string | null;
+}
+interface RawHypervisor {
+  id: string | number; hypervisor_hostname: string; state: 'up' | 'down'; status: 'enabled' | 'disabled';
+  service?: { host?: string };
+}
+interface RawFlavor { id: string; name: string; extra_specs?: Record<string, string> }
+interface RawServer {
+  id: string; name: string; status: string; tenant_id?: string;
+  flavor?: { id?: string; original_name?: string; extra_specs?: Record<string, string> };
+  image?: { id?: string } | string | null;
+  [k: string]: unknown;
+}
+
+function mapService(s: RawService): NovaService {
+  return {
+    id: s.id,
+    binary: s.binary,
+    host: s.host,
+    zone: s.zone,
+    status: s.status,
+    state: s.state,
+    forcedDown: s.forced_down === true,
+    disabledReason: s.disabled_reason ?? null,
+    updatedAt: s.updated_at ?? null,
+  };
+}
+
+function mapServer(s: RawServer): NovaServer {
+  const out: NovaServer = {
+    id: s.id,
+    name: s.name,
+    status: s.status,
+    host: (s['OS-EXT-SRV-ATTR:host'] as string | null | undefined) ?? null,
+    taskState: (s['OS-EXT-STS:task_state'] as string | null | undefined) ?? null,
+    vmState: (s['OS-EXT-STS:vm_state'] as string | null | undefined) ?? null,
+  };
+  if (s.tenant_id) out.tenantId = s.tenant_id;
+  if (s.flavor?.id !== undefined) out.flavorId = String(s.flavor.id);
+  if (s.flavor?.original_name !== undefined) out.flavorName = s.flavor.original_name;
+  if (s.flavor?.extra_specs) out.flavorExtraSpecs = s.flavor.extra_specs;
+  if (s.image && typeof s.image === 'object' && s.image.id) out.imageId = s.image.id;
+  return out;
+}

@@ -1,0 +1,1091 @@
+/**
+ * An in-process fake of the parts of Keystone v3, Nova and Glance v2 the agents use, on one HTTP(S) server bound to
+ * 127.0.0.1. Response shapes, headers and status codes follow a real Zed deployment (see test/fixtures/openstack-zed
+ * and test/unit/fake-fixtures.test.ts, which holds the fake to them).
+ *
+ * Layout (PORT random unless opts.port):
+ *   /identity/v3/...            Keystone (the auth URL)
+ *   /compute/v2.1/...           Nova
+ *   /image/v2/...               Glance
+ *   /_fake/...                  control API for tests running outside this process
+ * The catalog's internal and admin endpoints carry the prefixes /internal and /admin, and regions other than the
+ * first the prefix /region-NAME, so tests can see which endpoint a client chose (RecordedRequest.iface/region).
+ *
+ * Behaviour held to real Nova: evacuating a server whose host's nova-compute is up → 400 "Compute service of H is
+ * still in use."; an accepted evacuation puts the server in task_state rebuilding, then after evacuateDelayMs on
+ * another up and enabled host (SHUTOFF stays SHUTOFF, no host → ERROR) with a migration of type evacuation;
+ * evacuating a server already rebuilding → 409; microversions above the maximum → 406; expired or revoked tokens → 401.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeOptions {
+  /** 0 (default) picks a free port */
+  port?: number;
+  /** compute hosts compute1..N (default 3) */
+  hosts?: number;
+  /** more compute hosts, by name (e.g. the cluster's own node name) */
+  extraHosts?: string[];
+  /** highest compute microversion (default "2.93"); the lowest is 2.1 */
+  maxMicroversion?: string;
+  /** token lifetime (default 3600 s) */
+  tokenTtlSec?: number;
+  /** time an accepted evacuation takes (default 50 ms) */
+  evacuateDelayMs?: number;
+  /** after killService(host), the service is reported down only after this long (default 0) */
+  serviceDownMs?: number;
+  /** largest page Nova and Glance return, like osapi_max_limit / api_limit_max (default 1000) */
+  pageSize?: number;
+  /** serve HTTPS with this key and certificate (PEM) */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** catalog regions (default ["RegionOne"]) */
+  regions?: string[];
+  /** servers to create at start: host → count */
+  serversOn?: Record<string, number>;
+  /** password of the admin user (default "admin") */
+  adminPassword?: string;
+}
+
+export interface FakeUser {
+  id: string; name: string; password: string; domainId: string; projectId: string; projectName: string; roles: string[];
+}
+export interface FakeAppCredential { id: string; name: string; secret: string; userId: string }
+export interface FakeService {
+  id: string; legacyId: number; host: string; binary: string; zone: string;
+  status: 'enabled' | 'disabled'; disabledReason: string | null; forcedDown: boolean;
+  /** set by killService: the time nova-compute stopped reporting */
+  killedAt?: number;
+  hypervisorId: string; hypervisorLegacyId: number;
+}
+export interface FakeFlavor {
+  id: string; name: string; ram: number; vcpus: number; disk: number; ephemeral: number; swap: number;
+  isPublic: boolean; extraSpecs: Record<string, string>; description: string | null;
+}
+export interface FakeImage { id: string; name: string; tags: string[]; properties: Record<string, string>; visibility: string; owner: string }
+export interface FakeServer {
+  id: string; name: string; host: string | null; vmState: string; taskState: string | null; powerState: number;
+  flavorId: string; imageId: string; tenantId: string; userId: string; created: string; updated: string;
+  instanceName: string; fault?: { code: number; message: string; created: string };
+}
+export interface FakeMigration {
+  id: number; uuid: string; instanceUuid: string; source: string; dest: string | null; status: string;
+  type: string; created: string; updated: string; userId: string; projectId: string;
+}
+export interface RecordedRequest {
+  method: string;
+  /** path without the interface/region prefix and without the query, e.g. /compute/v2.1/servers/detail */
+  path: string;
+  /** the query string without "?" */
+  query: string;
+  /** effective compute microversion (compute requests only) */
+  microversion?: string;
+  /** 0 when the connection was dropped */
+  status: number;
+  /** parsed JSON body, with passwords and secrets replaced by "***" */
+  body?: unknown;
+  iface: 'public' | 'internal' | 'admin';
+  region: string;
+  /** number of the TCP connection the request came on (tells reused connections from new ones) */
+  connection: number;
+}
+
+interface Token { userId: string; projectId: string | null; expiresAt: number; appCredId?: string }
+interface FailRule { remaining: number; status: number; path?: RegExp }
+interface Reply { status: number; body?: unknown; headers?: Record<string, string>; raw?: string }
+
+const DOMAIN = { id: 'default', name: 'Default' };
+const hex32 = () => randomBytes(16).toString('hex');
+const novaTime = (t = Date.now()) => new Date(t).toISOString().replace(/\.\d+Z$/, '.000000');
+const zTime = (t = Date.now()) => new Date(t).toISOString().replace(/Z$/, '').replace(/\.\d+$/, '') + 'Z';
+const keystoneTime = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, '.000000Z');
+
+export function parseMv(v: string): number[] {
+  const m = /^(\d+)\.(\d+)$/.exec(v.trim());
+  return m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+}
+function mvGe(a: string, b: string): boolean {
+  const [x, y] = [parseMv(a), parseMv(b)];
+  return x[0] !== y[0] ? x[0] > y[0] : x[1] >= y[1];
+}
+
+/** Nova's fault names by status (nova/api/openstack/wsgi.py) */
+const FAULT: Record<number, string> = {
+  400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'badMethod', 409: 'conflictingRequest',
+  413: 'overLimit', 415: 'badMediaType', 429: 'overLimit', 501: 'notImplemented', 503: 'serviceUnavailable',
+};
+const TITLES: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error',
+  502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+const novaFault = (status: number, message: string): Reply =>
+  ({ status, body: { [FAULT[status] ?? 'computeFault']: { code: status, message } } });
+const keystoneError = (status: number, message: string): Reply =>
+  ({ status, body: { error: { code: status, message, title: TITLES[status] ?? 'Error' } } });
+const UNAUTHORIZED = 'The request you have made requires authentication.';
+
+/** Replace password/secret string values (any depth) by "***". */
+function redact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redact);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = /^(password|secret|adminPass)$/i.test(k) && (typeof x === 'string' || typeof x === 'number') ? '***' : redact(x);
+    return out;
+  }
+  return v;
+}
+
+export class FakeState {
+  readonly maxMicroversion: string;
+  readonly tokenTtlSec: number;
+  readonly evacuateDelayMs: number;
+  readonly serviceDownMs: number;
+  pageSize: number;
+  readonly regions: string[];
+
+  users: FakeUser[] = [];
+  appCredentials: FakeAppCredential[] = [];
+  services: FakeService[] = [];
+  flavors: FakeFlavor[] = [];
+  images: FakeImage[] = [];
+  servers: FakeServer[] = [];
+  migrations: FakeMigration[] = [];
+  requests: RecordedRequest[] = [];
+  tokens = new Map<string, Token>();
+  /** added to every response (not to /_fake) */
+  latencyMs = 0;
+  /** requests to /identity get their connection destroyed */
+  keystoneDown = false;
+  failRules: FailRule[] = [];
+  /** set once listening: http(s)://127.0.0.1:PORT */
+  baseUrl = '';
+  readonly timers = new Set<NodeJS.Timeout>();
+  private serverSeq = 0;
+
+  constructor(opts: FakeOptions = {}) {
+    this.maxMicroversion = opts.maxMicroversion ?? '2.93';
+    this.tokenTtlSec = opts.tokenTtlSec ?? 3600;
+    this.evacuateDelayMs = opts.evacuateDelayMs ?? 50;
+    this.serviceDownMs = opts.serviceDownMs ?? 0;
+    this.pageSize = opts.pageSize ?? 1000;
+    this.regions = opts.regions?.length ? opts.regions : ['RegionOne'];
+    this.addUser('admin', opts.adminPassword ?? 'admin', 'admin', ['admin', 'reader', 'member']);
+    for (let i = 1; i <= (opts.hosts ?? 3); i++) this.addComputeHost(`compute${i}`);
+    for (const h of opts.extraHosts ?? []) this.addComputeHost(h);
+    this.addFlavor({ id: '1', name: 'm1.tiny', ram: 512, disk: 1 });
+    this.addFlavor({ id: '2', name: 'm1.small', ram: 2048, disk: 20 });
+    this.addFlavor({ id: '42', name: 'm1.evacuable', ram: 512, disk: 1, extraSpecs: { evacuable: 'true' } });
+    this.addImage({ name: 'cirros' });
+    this.addImage({ name: 'cirros-evacuable-tag', tags: ['evacuable'] });
+    this.addImage({ name: 'cirros-evacuable-prop', properties: { evacuable: 'True' } });
+    for (const [host, n] of Object.entries(opts.serversOn ?? {})) this.addServers(host, n);
+  }
+
+  get admin(): FakeUser { return this.users[0]; }
+
+  addUser(name: string, password: string, projectName = 'admin', roles = ['member']): FakeUser {
+    const existing = this.users.find((u) => u.projectName === projectName);
+    const u: FakeUser = { id: hex32(), name, password, domainId: 'default', projectId: existing?.projectId ?? hex32(), projectName, roles };
+    this.users.push(u);
+    return u;
+  }
+
+  addAppCredential(userName: string, name: string, secret: string): FakeAppCredential {
+    const user = this.users.find((u) => u.name === userName);
+    if (!user) throw new Error(`no user ${userName}`);
+    const c = { id: hex32(), name, secret, userId: user.id };
+    this.appCredentials.push(c);
+    return c;
+  }
+
+  addComputeHost(host: string): FakeService {
+    const s: FakeService = {
+      id: randomUUID(), legacyId: this.services.length + 1, host, binary: 'nova-compute', zone: 'nova', status: 'enabled',
+      disabledReason: null, forcedDown: false, hypervisorId: randomUUID(), hypervisorLegacyId: this.services.length + 1,
+    };
+    this.services.push(s);
+    return s;
+  }
+
+  addFlavor(f: Partial<FakeFlavor> & { name: string }): FakeFlavor {
+    const flavor: FakeFlavor = {
+      id: f.id ?? randomUUID(), name: f.name, ram: f.ram ?? 512, vcpus: f.vcpus ?? 1, disk: f.disk ?? 1, ephemeral: f.ephemeral ?? 0,
+      swap: f.swap ?? 0, isPublic: f.isPublic ?? true, extraSpecs: f.extraSpecs ?? {}, description: f.description ?? null,
+    };
+    this.flavors.push(flavor);
+    return flavor;
+  }
+
+  addImage(i: Partial<FakeImage> & { name: string }): FakeImage {
+    const img: FakeImage = {
+      id: i.id ?? randomUUID(), name: i.name, tags: i.tags ?? [], properties: i.properties ?? {},
+      visibility: i.visibility ?? 'public', owner: i.owner ?? this.admin.projectId,
+    };
+    this.images.push(img);
+    return img;
+  }
+
+  /** Create servers on a host. status: ACTIVE (default), SHUTOFF, ERROR, PAUSED, SUSPENDED. */
+  addServers(host: string, count: number, o: { flavor?: string; image?: string; status?: string; tenantId?: string; name?: string } = {}): FakeServer[] {
+    if (!this.service(host)) throw new Error(`no compute host ${host}`);
+    const flavor = this.flavors.find((f) => f.id === o.flavor || f.name === o.flavor) ?? this.flavors[0];
+    const image = o.image === '' ? undefined : this.images.find((i) => i.id === o.image || i.name === o.image) ?? this.images[0];
+    const vmState = ({ ACTIVE: 'active', SHUTOFF: 'stopped', ERROR: 'error', PAUSED: 'paused', SUSPENDED: 'suspended' } as Record<string, string>)[
+      (o.status ?? 'ACTIVE').toUpperCase()];
+    if (!vmState) throw new Error(`unsupported server status ${o.status}`);
+    const out: FakeServer[] = [];
+    for (let i = 0; i < count; i++) {
+      const seq = ++this.serverSeq;
+      const s: FakeServer = {
+        id: randomUUID(), name: o.name ? (count > 1 ? `${o.name}-${i + 1}` : o.name) : `vm-${seq}`, host, vmState, taskState: null,
+        powerState: vmState === 'active' ? 1 : vmState === 'paused' ? 3 : 4, flavorId: flavor.id, imageId: image?.id ?? '',
+        tenantId: o.tenantId ?? this.admin.projectId, userId: this.admin.id, created: zTime(), updated: zTime(),
+        instanceName: `instance-${seq.toString(16).padStart(8, '0')}`,
+      };
+      if (vmState === 'error') s.fault = { code: 500, message: 'fake failure', created: zTime() };
+      this.servers.push(s);
+      out.push(s);
+    }
+    return out;
+  }
+
+  service(host: string): FakeService | undefined { return this.services.find((s) => s.host === host); }
+
+  /** up unless forced down or killed more than serviceDownMs ago */
+  serviceState(s: FakeService): 'up' | 'down' {
+    if (s.forcedDown) return 'down';
+    if (s.killedAt !== undefined && Date.now() - s.killedAt >= this.serviceDownMs) return 'down';
+    return 'up';
+  }
+
+  /** Simulate a dead nova-compute: reported down after serviceDownMs. */
+  killService(host: string): void {
+    const s = this.service(host);
+    if (!s) throw new Error(`no compute host ${host}`);
+    s.killedAt ??= Date.now();
+  }
+
+  reviveService(host: string): void {
+    const s = this.service(host);
+    if (s) s.killedAt = undefined;
+  }
+
+  /** The next n requests (matching pathRegex, tested on path?query) get this status. */
+  failNext(n: number, status: number, pathRegex?: RegExp | string): void {
+    this.failRules.push({ remaining: n, status, path: typeof pathRegex === 'string' ? new RegExp(pathRegex) : pathRegex });
+  }
+
+  revokeAllTokens(): void { this.tokens.clear(); }
+
+  resetRequests(): void { this.requests = []; }
+
+  /** Requests matching method and a path regex. */
+  requestsTo(method: string, path: RegExp): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && path.test(r.path));
+  }
+
+  serverStatus(s: FakeServer): string {
+    if (s.taskState === 'rebuilding' || s.taskState === 'rebuild_spawning') return 'REBUILD';
+    return ({ active: 'ACTIVE', stopped: 'SHUTOFF', error: 'ERROR', paused: 'PAUSED', suspended: 'SUSPENDED', building: 'BUILD' } as Record<string, string>)[s.vmState] ?? 'UNKNOWN';
+  }
+
+  dump(): unknown {
+    return {
+      services: this.services.map((s) => ({
+        id: s.id, host: s.host, binary: s.binary, state: this.serviceState(s), status: s.status, forced_down: s.forcedDown,
+        disabled_reason: s.disabledReason, killed: s.killedAt !== undefined,
+      })),
+      servers: this.servers.map((s) => ({
+        id: s.id, name: s.name, host: s.host, status: this.serverStatus(s), task_state: s.taskState, vm_state: s.vmState,
+        flavor: s.flavorId, image: s.imageId, tenant_id: s.tenantId,
+      })),
+      migrations: this.migrations,
+      requests: this.requests,
+      keystoneDown: this.keystoneDown,
+      latencyMs: this.latencyMs,
+    };
+  }
+}
+
+export interface FakeOpenStack {
+  /** the Keystone auth URL, e.g. http://127.0.0.1:PORT/identity/v3 */
+  url: string;
+  /** http(s)://127.0.0.1:PORT */
+  baseUrl: string;
+  port: number;
+  state: FakeState;
+  close(): Promise<void>;
+}
+
+export async function startFakeOpenStack(opts: FakeOptions = {}): Promise<FakeOpenStack> {
+  const state = new FakeState(opts);
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handle(state, req, res).catch((e) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain' });
+        res.end(String((e as Error)?.stack ?? e));
+      } else {
+        res.destroy();
+      }
+    });
+  };
+  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  state.baseUrl = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  return {
+    url: `${state.baseUrl}/identity/v3`,
+    baseUrl: state.baseUrl,
+    port,
+    state,
+    close: () => new Promise<void>((resolve) => {
+      for (const t of state.timers) clearTimeout(t);
+      state.timers.clear();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const socketIds = new WeakMap<object, number>();
+let socketSeq = 0;
+function socketId(socket: object): number {
+  let id = socketIds.get(socket);
+  if (id === undefined) socketIds.set(socket, (id = ++socketSeq));
+  return id;
+}
+
+interface Ctx {
+  state: FakeState;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  body: any;
+  bodyError?: string;
+  iface: 'public' | 'internal' | 'admin';
+  region: string;
+  /** prefix of this endpoint, e.g. http://127.0.0.1:P/internal */
+  prefix: string;
+  mv?: string;
+  token?: Token;
+}
+
+async function handle(state: FakeState, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  const text = await readBody(req);
+  let body: unknown;
+  let bodyError: string | undefined;
+  if (text) {
+    try { body = JSON.parse(text); } catch { bodyError = 'Malformed request body'; }
+  }
+
+  if (url.pathname.startsWith('/_fake/')) {
+    const r = control(state, req.method ?? 'GET', url.pathname, (body ?? {}) as Record<string, any>);
+    send(res, r, {});
+    return;
+  }
+
+  // strip the region and interface prefixes
+  let path = url.pathname;
+  let region = state.regions[0];
+  let prefix = state.baseUrl;
+  const rm = /^\/region-([^/]+)(\/.*)$/.exec(path);
+  if (rm && state.regions.includes(decodeURIComponent(rm[1]))) {
+    region = decodeURIComponent(rm[1]);
+    prefix += `/region-${rm[1]}`;
+    path = rm[2];
+  }
+  let iface: 'public' | 'internal' | 'admin' = 'public';
+  const im = /^\/(internal|admin)(\/.*)$/.exec(path);
+  if (im) {
+    iface = im[1] as 'internal' | 'admin';
+    prefix += `/${im[1]}`;
+    path = im[2];
+  }
+
+  const record: RecordedRequest = {
+    method: req.method ?? 'GET', path, query: url.search.replace(/^\?/, ''), status: 0, iface, region, connection: socketId(req.socket),
+  };
+  if (body !== undefined) record.body = redact(body);
+  state.requests.push(record);
+
+  if (path.startsWith('/identity') && state.keystoneDown) {
+    req.socket.destroy();
+    return;
+  }
+  if (state.latencyMs > 0) await sleep(state.latencyMs);
+  if (req.socket.destroyed) return;
+
+  const ctx: Ctx = {
+    state, method: req.method ?? 'GET', path, query: url.searchParams, headers: req.headers, body, bodyError, iface, region, prefix,
+  };
+  let reply: Reply;
+  let extraHeaders: Record<string, string> = {};
+  const rule = state.failRules.find((r) => r.remaining > 0 && (!r.path || r.path.test(path + url.search)));
+  const service = path.startsWith('/identity') ? 'identity' : path.startsWith('/compute') ? 'compute' : path.startsWith('/image') ? 'image' : 'none';
+  const mv = service === 'compute' ? negotiate(state, req.headers) : undefined;
+  if (service === 'compute') {
+    if (typeof mv === 'string') {
+      ctx.mv = mv;
+      record.microversion = mv;
+      extraHeaders = {
+        'OpenStack-API-Version': `compute ${mv}`,
+        'X-OpenStack-Nova-API-Version': mv,
+        Vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version',
+      };
+    }
+  }
+  if (rule) {
+    rule.remaining--;
+    if (rule.remaining === 0) state.failRules.splice(state.failRules.indexOf(rule), 1);
+    const msg = `Injected failure ${rule.status}`;
+    reply = service === 'compute' ? novaFault(rule.status, msg) : keystoneError(rule.status, msg);
+  } else if (service === 'identity') {
+    reply = keystone(ctx);
+    extraHeaders = { ...reply.headers };
+  } else if (service === 'compute') {
+    reply = typeof mv === 'string' || mv === undefined ? nova(ctx) : mv;
+  } else if (service === 'image') {
+    reply = glance(ctx);
+  } else {
+    reply = { status: 404, raw: '404 Not Found', headers: { 'Content-Type': 'text/plain' } };
+  }
+  record.status = reply.status;
+  send(res, reply, { ...extraHeaders, ...(service === 'identity' ? { Connection: 'close' } : {}) });
+}
+
+function send(res: http.ServerResponse, r: Reply, extra: Record<string, string>): void {
+  const rid = `req-${randomUUID()}`;
+  const payload = r.raw !== undefined ? r.raw : r.body === undefined ? '' : JSON.stringify(r.body);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+    ...extra,
+    ...r.headers,
+    'Content-Length': String(Buffer.byteLength(payload)),
+    'X-OpenStack-Request-Id': rid,
+  };
+  if (extra['OpenStack-API-Version']) headers['X-Compute-Request-Id'] = rid;
+  res.writeHead(r.status, headers);
+  res.end(payload);
+}
+
+/** The effective microversion, or the 400/406 reply Nova gives. */
+function negotiate(state: FakeState, headers: http.IncomingHttpHeaders): string | Reply {
+  let requested: string | undefined;
+  const std = headers['openstack-api-version'];
+  if (typeof std === 'string') {
+    for (const part of std.split(',')) {
+      const [svc, ver] = part.trim().split(/\s+/);
+      if (svc?.toLowerCase() === 'compute') requested = ver;
+    }
+  }
+  if (!requested && typeof headers['x-openstack-nova-api-version'] === 'string') requested = headers['x-openstack-nova-api-version'].trim();
+  if (!requested) return '2.1';
+  if (requested === 'latest') return state.maxMicroversion;
+  if (Number.isNaN(parseMv(requested)[0])) return novaFault(400, `API Version String ${requested} is of invalid format. Must be of format MajorNum.MinorNum.`);
+  if (!mvGe(requested, '2.1') || !mvGe(state.maxMicroversion, requested)) {
+    return novaFault(406, `Version ${requested} is not supported by the API. Minimum is 2.1 and maximum is ${state.maxMicroversion}.`);
+  }
+  const [a, b] = parseMv(requested);
+  return `${a}.${b}`;
+}
+
+function authToken(ctx: Ctx): Token | Reply {
+  const id = ctx.headers['x-auth-token'];
+  const t = typeof id === 'string' ? ctx.state.tokens.get(id) : undefined;
+  if (!t || t.expiresAt <= Date.now()) {
+    return { ...keystoneError(401, UNAUTHORIZED), headers: { 'WWW-Authenticate': `Keystone uri="${ctx.state.baseUrl}/identity"` } };
+  }
+  return t;
+}
+
+function isAdmin(ctx: Ctx): boolean {
+  const u = ctx.state.users.find((x) => x.id === ctx.token?.userId);
+  return !!u?.roles.includes('admin');
+}
+
+// ---------------------------------------------------------------------------------------------------- Keystone
+
+function keystone(ctx: Ctx): Reply {
+  const { state, method, path } = ctx;
+  if (method === 'GET' && (path === '/identity' || path === '/identity/')) {
+    return { status: 300, body: { versions: { values: [versionV3(state)] } } };
+  }
+  if (method === 'GET' && (path === '/identity/v3' || path === '/identity/v3/')) return { status: 200, body: { version: versionV3(state) } };
+  if (path !== '/identity/v3/auth/tokens') return keystoneError(404, 'The resource could not be found.');
+  if (method !== 'POST') return keystoneError(405, 'The method is not allowed for the requested URL.');
+  if (ctx.bodyError) return keystoneError(400, ctx.bodyError);
+  const identity = ctx.body?.auth?.identity;
+  const methods: string[] = Array.isArray(identity?.methods) ? identity.methods : [];
+  let user: FakeUser | undefined;
+  let projectId: string | null = null;
+  let appCred: FakeAppCredential | undefined;
+  const findUser = (u: any): FakeUser | undefined => {
+    if (!u || typeof u !== 'object') return undefined;
+    if (u.id) return state.users.find((x) => x.id === u.id);
+    const d = u.domain ?? {};
+    if (!(d.id === DOMAIN.id || d.name === DOMAIN.name)) return undefined;
+    return state.users.find((x) => x.name === u.name);
+  };
+  if (methods.includes('application_credential')) {
+    const c = identity.application_credential ?? {};
+    if (!c.secret || (!c.id && !c.name)) return keystoneError(400, 'Invalid input for field \'identity/application_credential\'.');
+    if (c.id) appCred = state.appCredentials.find((a) => a.id === c.id);
+    else {
+      const u = findUser(c.user);
+      appCred = state.appCredentials.find((a) => a.name === c.name && a.userId === u?.id);
+    }
+    if (!appCred || appCred.secret !== c.secret) return keystoneError(401, UNAUTHORIZED);
+    if (ctx.body.auth.scope) return keystoneError(401, 'Application credentials cannot request a scope.');
+    user = state.users.find((u) => u.id === appCred!.userId);
+    projectId = user?.projectId ?? null;
+  } else if (methods.includes('password')) {
+    const u = identity.password?.user;
+    if (!u || typeof u.password !== 'string' || (!u.id && !u.name)) return keystoneError(400, 'Invalid input for field \'identity/password/user\'.');
+    if (!u.id && !u.domain) return keystoneError(400, 'Expecting to find domain in user. The server could not comply with the request since it is either malformed or otherwise incorrect. The client is assumed to be in error.');
+    user = findUser(u);
+    if (!user || user.password !== u.password) return keystoneError(401, UNAUTHORIZED);
+    const scope = ctx.body.auth.scope;
+    if (scope) {
+      const p = scope.project;
+      if (!p) return keystoneError(400, 'only project scope is supported by the fake');
+      const want = p.id ? p.id : (p.domain?.id === DOMAIN.id || p.domain?.name === DOMAIN.name)
+        ? state.users.find((x) => x.projectName === p.name)?.projectId : undefined;
+      if (!want || want !== user.projectId) return keystoneError(401, UNAUTHORIZED);
+      projectId = want;
+    }
+  } else {
+    return keystoneError(400, 'Expecting to find identity methods in auth.');
+  }
+  if (!user) return keystoneError(401, UNAUTHORIZED);
+  const now = Date.now();
+  const expires = now + state.tokenTtlSec * 1000;
+  const id = 'gAAAAA' + randomBytes(135).toString('base64url');
+  state.tokens.set(id, { userId: user.id, projectId, expiresAt: expires, appCredId: appCred?.id });
+  const token: Record<string, unknown> = {
+    methods: [appCred ? 'application_credential' : 'password'],
+    user: { domain: { ...DOMAIN }, id: user.id, name: user.name, password_expires_at: null },
+    audit_ids: [randomBytes(16).toString('base64url').slice(0, 22)],
+    expires_at: keystoneTime(expires),
+    issued_at: keystoneTime(now),
+  };
+  if (projectId) {
+    token.project = { domain: { ...DOMAIN }, id: projectId, name: user.projectName };
+    token.is_domain = false;
+    token.roles = user.roles.map((r) => ({ id: createHash('md5').update(r).digest('hex'), name: r }));
+    if (appCred) token.application_credential = { id: appCred.id, name: appCred.name, restricted: true };
+    token.catalog = catalog(state);
+  }
+  return { status: 201, body: { token }, headers: { 'X-Subject-Token': id, Vary: 'X-Auth-Token' } };
+}
+
+function versionV3(state: FakeState) {
+  return {
+    id: 'v3.14', status: 'stable', updated: '2020-04-07T00:00:00Z',
+    links: [{ rel: 'self', href: `${state.baseUrl}/identity/v3/` }],
+    'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.identity-v3+json' }],
+  };
+}
+
+function catalog(state: FakeState) {
+  const services = [
+    { type: 'identity', name: 'keystone', path: '/identity/v3/' },
+    { type: 'compute', name: 'nova', path: '/compute/v2.1' },
+    { type: 'image', name: 'glance', path: '/image' },
+  ];
+  return services.map((s) => ({
+    endpoints: state.regions.flatMap((region, ri) => (['public', 'internal', 'admin'] as const).map((iface) => {
+      const prefix = (ri === 0 ? '' : `/region-${encodeURIComponent(region)}`) + (iface === 'public' ? '' : `/${iface}`);
+      return {
+        id: createHash('md5').update(`${s.type}/${region}/${iface}`).digest('hex'),
+        interface: iface, region_id: region, url: `${state.baseUrl}${prefix}${s.path}`, region,
+      };
+    })),
+    id: createHash('md5').update(s.type).digest('hex'),
+    type: s.type,
+    name: s.name,
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------------- Nova
+
+/** One page of items after `marker`, and the next marker when the page is full (Nova and Glance both do so). */
+function paginate<T>(ctx: Ctx, items: T[], idOf: (t: T) => string): { page: T[]; next?: string } | Reply {
+  const limitQ = ctx.query.get('limit');
+  let limit = ctx.state.pageSize;
+  if (limitQ !== null) {
+    const n = Number(limitQ);
+    if (!Number.isInteger(n) || n < 0) return novaFault(400, `limit param must be an integer`);
+    limit = Math.min(n, ctx.state.pageSize);
+  }
+  let start = 0;
+  const marker = ctx.query.get('marker');
+  if (marker !== null) {
+    const i = items.findIndex((t) => idOf(t) === marker);
+    if (i < 0) return novaFault(400, `marker [${marker}] not found`);
+    start = i + 1;
+  }
+  const page = items.slice(start, start + limit);
+  return { page, next: page.length > 0 && page.length === limit ? idOf(page[page.length - 1]) : undefined };
+}
+
+function nextLinks(ctx: Ctx, key: string, next: string | undefined): Record<string, unknown> {
+  if (!next) return {};
+  const q = new URLSearchParams(ctx.query);
+  q.set('marker', next);
+  if (!q.has('limit')) q.set('limit', String(ctx.state.pageSize));
+  return { [`${key}_links`]: [{ href: `${ctx.prefix}${ctx.path}?${q}`, rel: 'next' }] };
+}
+
+function nova(ctx: Ctx): Reply {
+  const { state, method } = ctx;
+  const mv = ctx.mv!;
+  const sub = ctx.path.replace(/^\/compute/, '');
+  if (method === 'GET' && (sub === '' || sub === '/')) {
+    return { status: 200, body: { versions: [novaVersion(state, 'v2.0'), novaVersion(state, 'v2.1')] } };
+  }
+  if (!sub.startsWith('/v2.1')) return novaFault(404, 'The resource could not be found.');
+  const p = sub.slice('/v2.1'.length);
+  if (method === 'GET' && (p === '' || p === '/')) return { status: 200, body: { version: novaVersion(state, 'v2.1') } };
+  const tok = authToken(ctx);
+  if (!('userId' in tok)) return tok;
+  ctx.token = tok;
+  if (ctx.bodyError) return novaFault(400, ctx.bodyError);
+  const at = (v: string) => mvGe(mv, v);
+  let m: RegExpExecArray | null;
+
+  if (p === '/os-services' || p.startsWith('/os-services/')) {
+    if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-services:list to be performed.");
+    if (method === 'GET' && p === '/os-services') {
+      const host = ctx.query.get('host');
+      const binary = ctx.query.get('binary');
+      const list = state.services.filter((s) => (host === null || s.host === host) && (binary === null || s.binary === binary));
+      return { status: 200, body: { services: list.map((s) => serviceView(state, s, mv)) } };
+    }
+    if (method !== 'PUT') return novaFault(405, 'The method is not allowed.');
+    const action = p.slice('/os-services/'.length);
+    if (['force-down', 'enable', 'disable', 'disable-log-reason'].includes(action)) {
+      if (at('2.53') || (action === 'force-down' && !at('2.11'))) return novaFault(404, 'The resource could not be found.');
+      const b = ctx.body ?? {};
+      const s = state.services.find((x) => x.host === b.host && x.binary === b.binary);
+      if (typeof b.host !== 'string' || typeof b.binary !== 'string') return novaFault(400, `Invalid input for field/attribute ${action}: host and binary are required`);
+      if (!s) return novaFault(404, `Host '${b.host}' is not mapped to any cell`);
+      if (action === 'force-down') {
+        if (typeof b.forced_down !== 'boolean') return novaFault(400, "Invalid input for field/attribute forced_down. Value: " + JSON.stringify(b.forced_down) + '.');
+        s.forcedDown = b.forced_down;
+        return { status: 200, body: { service: { binary: s.binary, host: s.host, forced_down: s.forcedDown } } };
+      }
+      if (action === 'enable') {
+        s.status = 'enabled';
+        s.disabledReason = null;
+        return { status: 200, body: { service: { binary: s.binary, host: s.host, status: 'enabled' } } };
+      }
+      s.status = 'disabled';
+      if (action === 'disable-log-reason') {
+        if (typeof b.disabled_reason !== 'string' || !b.disabled_reason) return novaFault(400, 'Missing disabled reason field');
+        s.disabledReason = b.disabled_reason;
+        return { status: 200, body: { service: { binary: s.binary, host: s.host, status: 'disabled', disabled_reason: s.disabledReason } } };
+      }
+      s.disabledReason = null;
+      return { status: 200, body: { service: { binary: s.binary, host: s.host, status: 'disabled' } } };
+    }
+    if (!at('2.53')) return novaFault(404, 'The resource could not be found.');
+    const s = state.services.find((x) => x.id === action);
+    if (!s) return novaFault(404, `Service ${action} could not be found.`);
+    const b = ctx.body;
+    if (!b || typeof b !== 'object') return novaFault(400, 'Invalid input: a JSON object is required');
+    const extra = Object.keys(b).filter((k) => !['status', 'disabled_reason', 'forced_down'].includes(k));
+    if (extra.length) return novaFault(400, `Invalid input for field/attribute request body. Additional properties are not allowed ('${extra[0]}' was unexpected)`);
+    if (!('status' in b) && !('forced_down' in b)) return novaFault(400, "No updates were requested. Fields 'status' or 'forced_down' should be specified.");
+    if ('status' in b && !['enabled', 'disabled'].includes(b.status)) return novaFault(400, `Invalid input for field/attribute status. Value: ${b.status}.`);
+    if ('disabled_reason' in b && b.status !== 'disabled') return novaFault(400, 'Specifying a disabled reason is not supported unless disabling the service.');
+    if ('forced_down' in b && typeof b.forced_down !== 'boolean') return novaFault(400, `Invalid input for field/attribute forced_down. Value: ${b.forced_down}.`);
+    if (b.status === 'enabled') { s.status = 'enabled'; s.disabledReason = null; }
+    if (b.status === 'disabled') { s.status = 'disabled'; s.disabledReason = b.disabled_reason ?? null; }
+    if ('forced_down' in b) s.forcedDown = b.forced_down;
+    return { status: 200, body: { service: serviceView(state, s, mv) } };
+  }
+
+  if (method === 'GET' && (p === '/os-hypervisors/detail' || p === '/os-hypervisors')) {
+    if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-hypervisors:list-detail to be performed.");
+    const detail = p.endsWith('/detail');
+    let list = state.services.filter((s) => s.binary === 'nova-compute');
+    let links = {};
+    if (at('2.33') && (ctx.query.has('limit') || ctx.query.has('marker') || list.length > state.pageSize)) {
+      const pg = paginate(ctx, list, (s) => String(at('2.53') ? s.hypervisorId : s.hypervisorLegacyId));
+      if ('status' in pg) return pg;
+      list = pg.page;
+      links = nextLinks(ctx, 'hypervisors', pg.next);
+    }
+    return {
+      status: 200,
+      body: { hypervisors: list.map((s) => (detail ? hypervisorView(state, s, mv) : hypervisorSummary(state, s, mv))), ...links },
+    };
+  }
+
+  if (method === 'GET' && p === '/servers/detail') {
+    const admin = isAdmin(ctx);
+    const allTenants = admin && ['1', 'true', 'True', ''].includes(ctx.query.get('all_tenants') ?? 'no');
+    const host = admin ? ctx.query.get('host') : null;
+    const list = [...state.servers].reverse()
+      .filter((s) => (allTenants || s.tenantId === ctx.token!.projectId) && (host === null || s.host === host));
+    const pg = paginate(ctx, list, (s) => s.id);
+    if ('status' in pg) return pg;
+    return { status: 200, body: { servers: pg.page.map((s) => serverView(ctx, s)), ...nextLinks(ctx, 'servers', pg.next) } };
+  }
+
+  if ((m = /^\/servers\/([^/]+)$/.exec(p)) && method === 'GET') {
+    const s = state.servers.find((x) => x.id === m![1]);
+    if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
+    return { status: 200, body: { server: serverView(ctx, s) } };
+  }
+
+  if ((m = /^\/servers\/([^/]+)\/action$/.exec(p)) && method === 'POST') {
+    const s = state.servers.find((x) => x.id === m![1]);
+    if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
+    const b = ctx.body;
+    if (b && typeof b === 'object' && 'evacuate' in b) return evacuate(ctx, s, b.evacuate);
+    return novaFault(400, `There is no such action: ${b && typeof b === 'object' ? Object.keys(b)[0] : 'none'}`);
+  }
+
+  if (method === 'GET' && p === '/os-migrations') {
+    if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-migrations:index to be performed.");
+    const q = ctx.query;
+    let list = [...state.migrations].reverse().filter((x) =>
+      (!q.get('migration_type') || x.type === q.get('migration_type')) && (!q.get('instance_uuid') || x.instanceUuid === q.get('instance_uuid'))
+      && (!q.get('status') || x.status === q.get('status')) && (!q.get('host') || x.source === q.get('host') || x.dest === q.get('host'))
+      && (!q.get('source_compute') || x.source === q.get('source_compute')));
+    let links = {};
+    if (at('2.59')) {
+      const pg = paginate(ctx, list, (x) => x.uuid);
+      if ('status' in pg) return pg;
+      list = pg.page;
+      links = nextLinks(ctx, 'migrations', pg.next);
+    }
+    return { status: 200, body: { migrations: list.map((x) => migrationView(x, mv)), ...links } };
+  }
+
+  if (method === 'GET' && (p === '/flavors/detail' || p === '/flavors')) {
+    const isPublic = (ctx.query.get('is_public') ?? 'true').toLowerCase();
+    let list = state.flavors.filter((f) => (isPublic === 'none' && isAdmin(ctx)) || (isPublic === 'false' ? !f.isPublic : f.isPublic));
+    const pg = paginate(ctx, list, (f) => f.id);
+    if ('status' in pg) return pg;
+    list = pg.page;
+    const view = p.endsWith('/detail') ? (f: FakeFlavor) => flavorView(ctx, f) : (f: FakeFlavor) => ({ id: f.id, name: f.name, links: flavorLinks(ctx, f) });
+    return { status: 200, body: { flavors: list.map(view), ...nextLinks(ctx, 'flavors', pg.next) } };
+  }
+  if ((m = /^\/flavors\/([^/]+)(\/os-extra_specs)?$/.exec(p)) && method === 'GET') {
+    const f = state.flavors.find((x) => x.id === decodeURIComponent(m![1]));
+    if (!f) return novaFault(404, `Flavor ${m[1]} could not be found.`);
+    return { status: 200, body: m[2] ? { extra_specs: { ...f.extraSpecs } } : { flavor: flavorView(ctx, f) } };
+  }
+  return novaFault(404, 'The resource could not be found.');
+}
+
+function novaVersion(state: FakeState, id: 'v2.0' | 'v2.1') {
+  return {
+    id,
+    status: id === 'v2.1' ? 'CURRENT' : 'SUPPORTED',
+    version: id === 'v2.1' ? state.maxMicroversion : '',
+    min_version: id === 'v2.1' ? '2.1' : '',
+    updated: id === 'v2.1' ? '2013-07-23T11:33:21Z' : '2011-01-21T11:33:21Z',
+    links: [{ rel: 'self', href: `${state.baseUrl}/compute/${id === 'v2.1' ? 'v2.1' : 'v2'}/` }],
+  };
+}
+
+function serviceView(state: FakeState, s: FakeService, mv: string) {
+  const v: Record<string, unknown> = {
+    binary: s.binary,
+    host: s.host,
+    id: mvGe(mv, '2.53') ? s.id : s.legacyId,
+    zone: s.zone,
+    status: s.status,
+    state: state.serviceState(s),
+    updated_at: novaTime(s.killedAt ?? Date.now() - 3000),
+    disabled_reason: s.disabledReason,
+  };
+  if (mvGe(mv, '2.11')) v.forced_down = s.forcedDown;
+  return v;
+}
+
+function hypervisorSummary(state: FakeState, s: FakeService, mv: string) {
+  return {
+    id: mvGe(mv, '2.53') ? s.hypervisorId : s.hypervisorLegacyId, hypervisor_hostname: s.host, state: state.serviceState(s), status: s.status,
+  };
+}
+
+function hypervisorView(state: FakeState, s: FakeService, mv: string) {
+  const v: Record<string, unknown> = {
+    ...hypervisorSummary(state, s, mv),
+    hypervisor_type: 'fake',
+    hypervisor_version: 1000,
+    host_ip: '127.0.0.1',
+    service: { id: mvGe(mv, '2.53') ? s.id : s.legacyId, host: s.host, disabled_reason: s.disabledReason },
+  };
+  if (mvGe(mv, '2.88')) {
+    v.uptime = null;
+    return v;
+  }
+  const running = state.servers.filter((x) => x.host === s.host).length;
+  const cpu = { arch: 'x86_64', model: 'Nehalem', vendor: 'Intel', features: ['pge', 'clflush'], topology: { cores: 1, threads: 1, sockets: 4 } };
+  Object.assign(v, {
+    vcpus: 1000, memory_mb: 800000, local_gb: 600000, vcpus_used: running, memory_mb_used: 512 + running * 512, local_gb_used: running,
+    free_ram_mb: 800000 - 512 - running * 512, free_disk_gb: 600000 - running, current_workload: 0, running_vms: running,
+    disk_available_least: 0, cpu_info: mvGe(mv, '2.28') ? cpu : JSON.stringify(cpu),
+  });
+  return v;
+}
+
+function flavorLinks(ctx: Ctx, f: FakeFlavor) {
+  return [
+    { rel: 'self', href: `${ctx.prefix}/compute/v2.1/flavors/${f.id}` },
+    { rel: 'bookmark', href: `${ctx.prefix}/compute/flavors/${f.id}` },
+  ];
+}
+
+function flavorView(ctx: Ctx, f: FakeFlavor) {
+  const mv = ctx.mv!;
+  const v: Record<string, unknown> = {
+    id: f.id, name: f.name, ram: f.ram, disk: f.disk, swap: f.swap === 0 && !mvGe(mv, '2.75') ? '' : f.swap,
+    'OS-FLV-EXT-DATA:ephemeral': f.ephemeral, 'OS-FLV-DISABLED:disabled': false, vcpus: f.vcpus,
+    'os-flavor-access:is_public': f.isPublic, rxtx_factor: 1.0, links: flavorLinks(ctx, f),
+  };
+  if (mvGe(mv, '2.55')) v.description = f.description;
+  if (mvGe(mv, '2.61') && isAdmin(ctx)) v.extra_specs = { ...f.extraSpecs };
+  return v;
+}
+
+function serverView(ctx: Ctx, s: FakeServer) {
+  const { state } = ctx;
+  const mv = ctx.mv!;
+  const at = (v: string) => mvGe(mv, v);
+  const flavor = state.flavors.find((f) => f.id === s.flavorId)!;
+  const svc = s.host ? state.service(s.host) : undefined;
+  const v: Record<string, unknown> = {
+    id: s.id,
+    name: s.name,
+    status: state.serverStatus(s),
+    tenant_id: s.tenantId,
+    user_id: s.userId,
+    metadata: {},
+    hostId: s.host ? createHash('sha224').update(s.tenantId + s.host).digest('hex') : '',
+    image: s.imageId
+      ? { id: s.imageId, links: [{ rel: 'bookmark', href: `${ctx.prefix}/compute/images/${s.imageId}` }] }
+      : '',
+    flavor: at('2.47')
+      ? { vcpus: flavor.vcpus, ram: flavor.ram, disk: flavor.disk, ephemeral: flavor.ephemeral, swap: flavor.swap, original_name: flavor.name, extra_specs: { ...flavor.extraSpecs } }
+      : { id: flavor.id, links: [{ rel: 'bookmark', href: `${ctx.prefix}/compute/flavors/${flavor.id}` }] },
+    created: s.created,
+    updated: s.updated,
+    addresses: {},
+    accessIPv4: '',
+    accessIPv6: '',
+    links: [
+      { rel: 'self', href: `${ctx.prefix}/compute/v2.1/servers/${s.id}` },
+      { rel: 'bookmark', href: `${ctx.prefix}/compute/servers/${s.id}` },
+    ],
+    'OS-DCF:diskConfig': 'MANUAL',
+    progress: 0,
+    'OS-EXT-AZ:availability_zone': 'nova',
+    config_drive: '',
+    key_name: null,
+    'OS-SRV-USG:launched_at': s.created.replace(/Z$/, '.000000'),
+    'OS-SRV-USG:terminated_at': null,
+    'OS-EXT-SRV-ATTR:host': s.host,
+    'OS-EXT-SRV-ATTR:instance_name': s.instanceName,
+    'OS-EXT-SRV-ATTR:hypervisor_hostname': s.host,
+  };
+  if (at('2.3')) {
+    Object.assign(v, {
+      'OS-EXT-SRV-ATTR:reservation_id': `r-${s.id.slice(0, 8)}`, 'OS-EXT-SRV-ATTR:launch_index': 0, 'OS-EXT-SRV-ATTR:hostname': s.name,
+      'OS-EXT-SRV-ATTR:kernel_id': '', 'OS-EXT-SRV-ATTR:ramdisk_id': '', 'OS-EXT-SRV-ATTR:root_device_name': '/dev/sda',
+      'OS-EXT-SRV-ATTR:user_data': null,
+    });
+  }
+  Object.assign(v, {
+    'OS-EXT-STS:task_state': s.taskState,
+    'OS-EXT-STS:vm_state': s.vmState,
+    'OS-EXT-STS:power_state': s.powerState,
+    'os-extended-volumes:volumes_attached': [],
+  });
+  if (s.fault) v.fault = { ...s.fault };
+  if (at('2.9')) v.locked = false;
+  if (at('2.73')) v.locked_reason = null;
+  if (at('2.19')) v.description = null;
+  if (at('2.26')) v.tags = [];
+  if (at('2.63')) v.trusted_image_certificates = null;
+  if (at('2.16')) {
+    v.host_status = !svc ? '' : state.serviceState(svc) === 'down' ? 'DOWN' : svc.status === 'disabled' ? 'MAINTENANCE' : 'UP';
+  }
+  if (at('2.96')) v.pinned_availability_zone = null;
+  return v;
+}
+
+function migrationView(x: FakeMigration, mv: string) {
+  const v: Record<string, unknown> = { id: x.id };
+  if (mvGe(mv, '2.59')) v.uuid = x.uuid;
+  Object.assign(v, {
+    source_compute: x.source, dest_compute: x.dest, source_node: x.source, dest_node: x.dest, dest_host: x.dest ? '192.168.0.1' : null,
+    old_instance_type_id: null, new_instance_type_id: null, instance_uuid: x.instanceUuid, status: x.status,
+  });
+  if (mvGe(mv, '2.23')) v.migration_type = x.type;
+  v.created_at = x.created;
+  v.updated_at = x.updated;
+  if (mvGe(mv, '2.80')) { v.user_id = x.userId; v.project_id = x.projectId; }
+  return v;
+}
+
+function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
+  const { state } = ctx;
+  const mv = ctx.mv!;
+  if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-evacuate to be performed.");
+  if (!args || typeof args !== 'object' || Array.isArray(args)) return novaFault(400, `Invalid input for field/attribute evacuate. Value: ${JSON.stringify(args)}. ${JSON.stringify(args)} is not of type 'object'`);
+  const a = args as Record<string, unknown>;
+  const allowed = ['host', 'adminPass'];
+  if (!mvGe(mv, '2.14')) allowed.push('onSharedStorage');
+  if (mvGe(mv, '2.29') && !mvGe(mv, '2.68')) allowed.push('force');
+  if (mvGe(mv, '2.95')) allowed.push('targetState');
+  const value = JSON.stringify(a);
+  const unexpected = Object.keys(a).filter((k) => !allowed.includes(k));
+  if (unexpected.length) {
+    return novaFault(400, `Invalid input for field/attribute evacuate. Value: ${value}. Additional properties are not allowed ('${unexpected[0]}' was unexpected)`);
+  }
+  if (!mvGe(mv, '2.14') && typeof a.onSharedStorage !== 'boolean') {
+    return novaFault(400, `Invalid input for field/attribute evacuate. Value: ${value}. 'onSharedStorage' is a required property`);
+  }
+  const target = a.host;
+  if (target !== undefined) {
+    if (typeof target !== 'string') return novaFault(400, `Invalid input for field/attribute host. Value: ${JSON.stringify(target)}.`);
+    if (!state.service(target)) return novaFault(404, `Compute host ${target} could not be found.`);
+    if (target === s.host) return novaFault(400, 'The target host can\'t be the same one.');
+  }
+  const source = s.host ? state.service(s.host) : undefined;
+  if (source && state.serviceState(source) === 'up') return novaFault(400, `Compute service of ${s.host} is still in use.`);
+  if (s.taskState !== null) return novaFault(409, `Cannot 'evacuate' instance ${s.id} while it is in task_state ${s.taskState}`);
+  if (!['active', 'stopped', 'error'].includes(s.vmState)) return novaFault(409, `Cannot 'evacuate' instance ${s.id} while it is in vm_state ${s.vmState}`);
+
+  const now = novaTime();
+  const migration: FakeMigration = {
+    id: state.migrations.length + 1, uuid: randomUUID(), instanceUuid: s.id, source: s.host ?? '', dest: null, status: 'accepted',
+    type: 'evacuation', created: now, updated: now, userId: ctx.token!.userId, projectId: s.tenantId,
+  };
+  state.migrations.push(migration);
+  s.taskState = 'rebuilding';
+  s.updated = zTime();
+  const wasStopped = s.vmState === 'stopped';
+  const timer = setTimeout(() => {
+    state.timers.delete(timer);
+    const candidates = state.services.filter((x) => x.binary === 'nova-compute' && x.host !== s.host
+      && state.serviceState(x) === 'up' && x.status === 'enabled' && (target === undefined || x.host === target));
+    // least loaded first, like a simple scheduler
+    candidates.sort((x, y) => state.servers.filter((v) => v.host === x.host).length - state.servers.filter((v) => v.host === y.host).length);
+    const dest = candidates[0];
+    s.taskState = null;
+    s.updated = zTime();
+    migration.updated = novaTime();
+    if (!dest) {
+      s.vmState = 'error';
+      s.fault = { code: 500, message: 'No valid host was found. There are not enough hosts available.', created: zTime() };
+      migration.status = 'error';
+      return;
+    }
+    s.host = dest.host;
+    s.vmState = wasStopped ? 'stopped' : 'active';
+    s.powerState = wasStopped ? 4 : 1;
+    s.fault = undefined;
+    migration.dest = dest.host;
+    migration.status = 'done';
+  }, state.evacuateDelayMs);
+  timer.unref();
+  state.timers.add(timer);
+  if (!mvGe(mv, '2.14')) return { status: 200, body: { adminPass: randomBytes(9).toString('base64url') } };
+  return { status: 200, raw: '' };
+}
+
+// ---------------------------------------------------------------------------------------------------- Glance
+
+function glance(ctx: Ctx): Reply {
+  const { state, method, path } = ctx;
+  if (method === 'GET' && (path === '/image' || path === '/image/' || path === '/image/versions')) {
+    return {
+      status: 300,
+      body: { versions: [{ id: 'v2.16', status: 'CURRENT', links: [{ rel: 'self', href: `${ctx.prefix}/image/v2/` }] }] },
+    };
+  }
+  const tok = authToken(ctx);
+  if (!('userId' in tok)) return tok;
+  ctx.token = tok;
+  if (method === 'GET' && path === '/image/v2/images') {
+    const admin = isAdmin(ctx);
+    const list = state.images.filter((i) => admin || i.visibility === 'public' || i.owner === tok.projectId);
+    const pg = paginate(ctx, list, (i) => i.id);
+    if ('status' in pg) return { status: 400, raw: `400 Bad Request\n\nmarker could not be found.\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+    const q = new URLSearchParams(ctx.query);
+    const body: Record<string, unknown> = { images: pg.page.map(imageView), first: '/v2/images', schema: '/v2/schemas/images' };
+    if (pg.next) {
+      q.set('marker', pg.next);
+      body.next = `/v2/images?${q}`;
+    }
+    return { status: 200, body };
+  }
+  let m: RegExpExecArray | null;
+  if (method === 'GET' && (m = /^\/image\/v2\/images\/([^/]+)$/.exec(path))) {
+    const img = state.images.find((i) => i.id === m![1]);
+    if (!img) return { status: 404, raw: `404 Not Found\n\nNo image found with ID ${m[1]}\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+    return { status: 200, body: imageView(img) };
+  }
+  return { status: 404, raw: '404 Not Found\n\nThe resource could not be found.\n\n', headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+}
+
+function imageView(i: FakeImage) {
+  return {
+    ...i.properties,
+    id: i.id, name: i.name, status: 'active', visibility: i.visibility, protected: false, tags: [...i.tags],
+    container_format: 'bare', disk_format: 'qcow2', min_ram: 0, min_disk: 0, size: 16338944, virtual_size: null,
+    checksum: 'ee1eca47dc88f4879d8a229cc70a07c6', os_hidden: false, owner: i.owner,
+    created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
+    self: `/v2/images/${i.id}`, file: `/v2/images/${i.id}/file`, schema: '/v2/schemas/image',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------- control API
+
+function control(state: FakeState, method: string, path: string, b: Record<string, any>): Reply {
+  const ok = (body: unknown = {}): Reply => ({ status: 200, body });
+  const bad = (message: string): Reply => ({ status: 400, body: { error: message } });
+  try {
+    switch (`${method} ${path}`) {
+      case 'GET /_fake/state': return ok(state.dump());
+      case 'POST /_fake/servers': {
+        if (typeof b.host !== 'string') return bad('host is required');
+        const created = state.addServers(b.host, Number(b.count ?? 1), { flavor: b.flavor, image: b.image, status: b.status, name: b.name });
+        return ok({ servers: created.map((s) => ({ id: s.id, name: s.name, host: s.host })) });
+      }
+      case 'POST /_fake/kill': state.killService(String(b.host)); return ok();
+      case 'POST /_fake/revive': state.reviveService(String(b.host)); return ok();
+      case 'POST /_fake/fail': state.failNext(Number(b.count ?? 1), Number(b.status ?? 500), b.path ? String(b.path) : undefined); return ok();
+      case 'POST /_fake/revoke': state.revokeAllTokens(); return ok();
+      case 'POST /_fake/keystone': state.keystoneDown = !!b.down; return ok();
+      case 'POST /_fake/latency': state.latencyMs = Number(b.ms ?? 0); return ok();
+      case 'POST /_fake/reset-requests': state.resetRequests(); return ok();
+      default: return { status: 404, body: { error: `unknown control request ${method} ${path}` } };
+    }
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+}

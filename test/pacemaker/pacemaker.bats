@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# Our agents under a real single-node Pacemaker 2.1 (test/rig/pacemaker), installed where Pacemaker looks for
+# them, configured with the pcs commands an operator types, talking to the OpenStack fake on loopback.
+# Tests run in order and build on each other (one cluster for the file).
+
+load ../cli/helpers
+
+wait_for() { # wait_for SECONDS command...
+  local t=$1; shift
+  for _ in $(seq 1 $((t * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "timed out after ${t}s waiting for: $*" >&2; return 1
+}
+attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
+attr_is() { [ "$(attr "$1")" = "$2" ]; }
+started() { crm_resource --locate -r "$1" 2>/dev/null | grep -q 'is running on'; }
+evacuations() { # number of evacuate calls per server of a host, as "id count" lines
+  fake_get state | python3 -c '
+import json, sys, collections
+s = json.load(sys.stdin)
+c = collections.Counter(r["path"].split("/")[-2] for r in s["requests"] if r["method"] == "POST" and r["path"].endswith("/action") and "evacuate" in json.dumps(r.get("body")))
+print("\n".join(f"{k} {v}" for k, v in sorted(c.items())))'
+}
+svc_field() { fake_get state | python3 -c "import json,sys; print([x for x in json.load(sys.stdin)['services'] if x['host']=='$1'][0]['$2'])"; }
+
+setup_file() {
+  export RIG_DIR="$BATS_FILE_TMPDIR/rig"
+  bash "$ROOT/test/rig/pacemaker/stop.sh" >/dev/null 2>&1 || true
+  bash "$ROOT/test/rig/pacemaker/start.sh"
+  start_fake
+  export CREDS="auth_url=$AUTH_URL endpoint_type=public"
+  # agents' token cache: Pacemaker's agents use the default state dir; start it empty
+  rm -rf /run/openstack-ha-agents
+}
+teardown_file() {
+  bash "$ROOT/test/rig/pacemaker/stop.sh" || true
+  stop_fake
+}
+
+@test "pcs accepts our agents' metadata: describe lists the reference parameters" {
+  run pcs resource describe ocf:openstack:NovaEvacuate
+  [ "$status" -eq 0 ]
+  for p in auth_url username password tenant_name user_domain project_domain endpoint_type region_name insecure no_shared_storage verbose evacuate_delay; do
+    [[ "$output" == *"$p"* ]] || { echo "missing $p"; false; }
+  done
+  run pcs stonith describe fence_compute
+  [ "$status" -eq 0 ]; [[ "$output" == *record_only* ]]
+}
+
+@test "ocf-tester passes on the installed NovaEvacuate and nova-compute-wait" {
+  run ocf-tester -n nova-evacuate-test -o auth_url="$AUTH_URL" -o username=admin -o password=admin -o tenant_name=admin \
+      -o endpoint_type=public /usr/lib/ocf/resource.d/openstack/NovaEvacuate
+  echo "$output"; [ "$status" -eq 0 ]
+  run ocf-tester -n nova-compute-wait-test -o auth_url="$AUTH_URL" -o username=admin -o password=admin -o tenant_name=admin \
+      -o endpoint_type=public -o evacuation_delay=0 /usr/lib/ocf/resource.d/openstack/nova-compute-wait
+  echo "$output"; [ "$status" -eq 0 ]
+}
+
+@test "pcs stonith create fence-nova (record_only=1) and a level-1 topology with fence_dummy start" {
+  pcs property set stonith-enabled=true
+  printf on > "$BATS_FILE_TMPDIR/dummy-status"
+  pcs stonith create fence-power fence_dummy type=file status_file="$BATS_FILE_TMPDIR/dummy-status" \
+      pcmk_host_list="compute1 compute2 compute3 node1"
+  pcs stonith create fence-nova fence_compute auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin \
+      endpoint_type=public record_only=1 pcmk_host_list="compute1 compute2 compute3 node1"
+  pcs stonith level add 1 compute2 fence-power,fence-nova
+  pcs stonith level add 1 node1 fence-power,fence-nova
+  wait_for 30 started fence-nova
+  wait_for 30 started fence-power
+  # the device's monitor ran our agent without error
+  ! crm_mon -1 | grep -qi 'failed'
+}
+
+@test "pcs resource create nova-evacuate ocf:openstack:NovaEvacuate is accepted and starts" {
+  pcs resource create nova-evacuate ocf:openstack:NovaEvacuate auth_url="$AUTH_URL" username=admin password=admin \
+      tenant_name=admin endpoint_type=public op monitor interval=3s --disabled
+  pcs resource enable nova-evacuate
+  wait_for 30 started nova-evacuate
+  # the password is in the CIB (that is where Pacemaker keeps it) but never on a process command line or in the log
+  ! grep -q 'password=admin' "$RIG_DIR"/ra.log
+}
+
+@test "stonith_admin --fence compute2 through level 1 leaves evacuate=yes, then nova-evacuate evacuates every instance once" {
+  pcs resource disable nova-evacuate --wait=30
+  fake_post kill '{"host":"compute2"}'
+  run stonith_admin --fence compute2 --timeout 60
+  echo "$output"; [ "$status" -eq 0 ]
+  [ "$(attr compute2)" = yes ]
+  stonith_admin --history compute2 | grep -q 'successful'
+  fake_post reset-requests '{}'
+  pcs resource enable nova-evacuate
+  wait_for 60 attr_is compute2 no
+  run evacuations
+  echo "$output"
+  [ "$(echo "$output" | wc -l)" -eq 4 ]
+  ! echo "$output" | grep -qv ' 1$'
+  [ "$(svc_field compute2 forced_down)" = True ]
+  grep -q 'Completed evacuation of compute2' "$RIG_DIR"/ra.log
+}
+
+@test "Keystone unreachable during monitor: nova-evacuate keeps running, warns, and evacuates once it answers" {
+  fake_post keystone '{"down": true}'
+  rm -rf /run/openstack-ha-agents   # no cached token: every monitor has to reach Keystone
+  fake_post kill '{"host":"compute3"}'
+  attrd_updater -p -n evacuate -N compute3 -U yes
+  sleep 8
+  [ "$(attr compute3)" = yes ]
+  started nova-evacuate
+  grep -q 'will be evacuated when it answers' "$RIG_DIR"/ra.log
+  fake_post keystone '{"down": false}'
+  wait_for 60 attr_is compute3 no
+}
+
+@test "nova-compute-wait holds its start while the node's evacuation is pending, then unfences it in Nova" {
+  pcs resource disable nova-evacuate --wait=30
+  # fence node1 in Nova with our fence agent (not record-only): forced down, disabled, evacuate=yes
+  printf 'auth_url=%s\nlogin=admin\npasswd=admin\ntenant_name=admin\nendpoint_type=public\naction=off\nport=node1\n' "$AUTH_URL" | fence_compute
+  [ "$(attr node1)" = yes ]
+  [ "$(svc_field node1 forced_down)" = True ]
+  pcs resource create compute-unfence ocf:openstack:nova-compute-wait auth_url="$AUTH_URL" username=admin password=admin \
+      tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=120s
+  sleep 6
+  ! started compute-unfence
+  [ "$(svc_field node1 forced_down)" = True ]
+  pcs resource enable nova-evacuate
+  wait_for 60 attr_is node1 no
+  wait_for 60 started compute-unfence
+  [ "$(svc_field node1 forced_down)" = False ]
+  [ "$(svc_field node1 status)" = enabled ]
+}

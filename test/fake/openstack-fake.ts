@@ -83,6 +83,8 @@ export interface RecordedRequest {
   microversion?: string;
   /** 0 when the connection was dropped */
   status: number;
+  /** when it arrived (epoch ms) */
+  at: number;
   /** parsed JSON body, with passwords and secrets replaced by "***" */
   body?: unknown;
   iface: 'public' | 'internal' | 'admin';
@@ -420,6 +422,7 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
 
   const record: RecordedRequest = {
     method: req.method ?? 'GET', path, query: url.search.replace(/^\?/, ''), status: 0, iface, region, connection: socketId(req.socket),
+    at: Date.now(),
   };
   if (body !== undefined) record.body = redact(body);
   state.requests.push(record);

@@ -12,7 +12,9 @@ wait_for() { # wait_for SECONDS command...
 }
 attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
 attr_is() { [ "$(attr "$1")" = "$2" ]; }
-started() { crm_resource --locate -r "$1" 2>/dev/null | grep -q 'is running on'; }
+started() { # started, not pending, not failed
+  crm_mon -1 --output-as=xml 2>/dev/null | grep "<resource id=\"$1\"" | grep 'role="Started"' | grep -v 'pending=' | grep -q 'failed="false"'
+}
 evacuations() { # number of evacuate calls per server of a host, as "id count" lines
   fake_get state | python3 -c '
 import json, sys, collections
@@ -23,13 +25,22 @@ print("\n".join(f"{k} {v}" for k, v in sorted(c.items())))'
 svc_field() { fake_get state | python3 -c "import json,sys; print([x for x in json.load(sys.stdin)['services'] if x['host']=='$1'][0]['$2'])"; }
 
 setup_file() {
-  export RIG_DIR="$BATS_FILE_TMPDIR/rig"
+  # the rig's default directory: its logs stay there after a failed run (the rig rotates them on the next start)
+  export RIG_DIR=${RIG_DIR:-/tmp/oha-pacemaker-rig}
   bash "$ROOT/test/rig/pacemaker/stop.sh" >/dev/null 2>&1 || true
   bash "$ROOT/test/rig/pacemaker/start.sh"
   start_fake
+  # compute2: 4 untagged instances (from start_fake) and 4 tagged ones, one of them SHUTOFF
+  fake_post servers '{"host":"compute2","count":2,"flavor":"m1.evacuable","name":"tagged-flavor"}'
+  fake_post servers '{"host":"compute2","count":1,"image":"cirros-evacuable-tag","name":"tagged-image"}'
+  fake_post servers '{"host":"compute2","count":1,"flavor":"m1.evacuable","status":"SHUTOFF","name":"tagged-off"}'
   export CREDS="auth_url=$AUTH_URL endpoint_type=public"
   # agents' token cache: Pacemaker's agents use the default state dir; start it empty
   rm -rf /run/openstack-ha-agents
+}
+teardown() {
+  # a failed test must not leave Keystone "down" for the next one
+  fake_post keystone '{"down": false}' >/dev/null 2>&1 || true
 }
 teardown_file() {
   bash "$ROOT/test/rig/pacemaker/stop.sh" || true
@@ -62,8 +73,9 @@ teardown_file() {
       pcmk_host_list="compute1 compute2 compute3 node1"
   pcs stonith create fence-nova fence_compute auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin \
       endpoint_type=public record_only=1 pcmk_host_list="compute1 compute2 compute3 node1"
-  pcs stonith level add 1 compute2 fence-power,fence-nova
-  pcs stonith level add 1 node1 fence-power,fence-nova
+  # compute2 is not a cluster member here (pcs wants --force for that); node1 is
+  pcs stonith level add 1 compute2 fence-power fence-nova --force
+  pcs stonith level add 1 node1 fence-power fence-nova
   wait_for 30 started fence-nova
   wait_for 30 started fence-power
   # the device's monitor ran our agent without error
@@ -110,19 +122,24 @@ teardown_file() {
   wait_for 60 attr_is compute3 no
 }
 
-@test "nova-compute-wait holds its start while the node's evacuation is pending, then unfences it in Nova" {
+@test "nova-compute-wait holds its start while another controller's claim is fresh; nova-evacuate takes the stale claim over; then node1 is unfenced" {
   pcs resource disable nova-evacuate --wait=30
   # fence node1 in Nova with our fence agent (not record-only): forced down, disabled, evacuate=yes
   printf 'auth_url=%s\nlogin=admin\npasswd=admin\ntenant_name=admin\nendpoint_type=public\naction=off\nport=node1\n' "$AUTH_URL" | fence_compute
   [ "$(attr node1)" = yes ]
   [ "$(svc_field node1 forced_down)" = True ]
+  # another controller (ctl9) claims it and dies: its claim goes stale after 60 s
+  attrd_updater -p -n evacuate -N node1 -U "ctl9@$(date +%s)"
+  pcs resource enable nova-evacuate
+  wait_for 30 started nova-evacuate
   pcs resource create compute-unfence ocf:openstack:nova-compute-wait auth_url="$AUTH_URL" username=admin password=admin \
-      tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=120s
-  sleep 6
+      tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=150s
+  sleep 8
   ! started compute-unfence
   [ "$(svc_field node1 forced_down)" = True ]
-  pcs resource enable nova-evacuate
-  wait_for 60 attr_is node1 no
+  grep -q 'Deferring processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log
+  wait_for 90 attr_is node1 no
+  grep -q 'Processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log
   wait_for 60 started compute-unfence
   [ "$(svc_field node1 forced_down)" = False ]
   [ "$(svc_field node1 status)" = enabled ]

@@ -7,7 +7,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
 . "$HERE/env.sh"
 
-PACKAGES=(pacemaker pacemaker-cli-utils corosync pcs resource-agents fence-agents libxml2-utils time binutils)
+PACKAGES=(pacemaker pacemaker-cli-utils corosync pcs resource-agents fence-agents libxml2-utils time binutils curl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

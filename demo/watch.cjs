@@ -1,8 +1,10 @@
 // Live timeline of an evacuation: polls the cloud (the simulator's state, or a real Nova through env OS_*) and
 // the host's evacuate attribute, and prints each change with the seconds since the failure.
-//   node demo/watch.cjs --host compute2 --since EPOCH_MS --state-url URL [--timeout 120]
+//   node demo/watch.cjs --host compute2 --since EPOCH_MS --state-url URL [--fenced-file F] [--timeout 120]
+// (--fenced-file: a file the caller writes the epoch ms of the end of fencing into)
 'use strict';
 const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (v.startsWith('--') ? a.concat([[v.slice(2), all[i + 1]]]) : a), []));
 const host = args.host;
@@ -29,7 +31,13 @@ async function state() {
   let firstEvac = 0;
   const initial = (await state()).servers.filter((s) => s.host === host);
   const figures = {};
+  let fenced = false;
   for (;;) {
+    if (!fenced && args['fenced-file'] && fs.existsSync(args['fenced-file']) && fs.readFileSync(args['fenced-file'], 'utf8').trim()) {
+      fenced = true;
+      figures.fenced = (Number(fs.readFileSync(args['fenced-file'], 'utf8')) - t0) / 1000;
+      console.log(`[${figures.fenced.toFixed(1).padStart(5)} s] fencing of ${host} done (level 1: power device, then fence-nova)`);
+    }
     const a = attr();
     if (a !== lastAttr) { say(`evacuate attribute of ${host}: ${a === '' ? '(unset)' : a}`); lastAttr = a; }
     const st = await state();
@@ -51,7 +59,10 @@ async function state() {
       figures.lastActive = (Date.now() - t0) / 1000;
       const left = initial.length - moved.length;
       say(`done: ${moved.length} instance(s) evacuated, ${left} left on ${host} (not tagged evacuable)`);
-      console.log(`FIGURES first_evacuate_s=${figures.firstEvacuate} all_evacuated_s=${figures.lastActive}`);
+      if (figures.fenced !== undefined) {
+        console.log(`fence done -> first evacuate call: ${(figures.firstEvacuate - figures.fenced).toFixed(1)} s; ` +
+          `fence done -> last instance evacuated: ${(figures.lastActive - figures.fenced).toFixed(1)} s`);
+      }
       return;
     }
     if (Date.now() - t0 > timeout) { say('timed out'); process.exitCode = 1; return; }

@@ -45,7 +45,7 @@ for name in $(recorded_names); do
   pid=$(recorded_pid "$name")
   [ -z "$pid" ] || die "the rig is already running ($name has PID $pid): run $RIG_HERE/stop.sh first"
 done
-for pp in $PORTS; do
+for pp in $PORTS rabbitmq-distribution:25672; do
   port_open "${pp#*:}" && die "port ${pp#*:} (${pp%%:*}) is already in use on 127.0.0.1"
 done
 rm -f "$RUN"/*.pid

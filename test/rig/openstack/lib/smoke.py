@@ -76,9 +76,11 @@ def main():
 
     # 3. evacuate
     t = time.time()
-    for sid in ids:
+    for n, sid in enumerate(ids):
         r = api.nova('POST', '/servers/%s/action' % sid, json={'evacuate': {}})
         assert r.status_code == 200, r.text
+        if n == 0:
+            log('evacuate (2.53) -> %d, body %r' % (r.status_code, r.text[:120]))
     log('%d evacuate calls accepted (%.2fs)' % (len(ids), time.time() - t))
     final = wait(ids, lambda s: s['status'] == 'ACTIVE' and s['OS-EXT-STS:task_state'] is None
                  and s['OS-EXT-SRV-ATTR:host'] not in (None, a.victim), 'all ACTIVE on other hosts')

@@ -104,7 +104,8 @@ async function on(ctx: FenceContext): Promise<void> {
   // never unfence a host whose instances are still being evacuated
   await waitEvacuationDone(new Attrd(), ctx.plug, ctx.log);
   try {
-    await unfenceHost(cloud(ctx), await novaHost(ctx), ctx.log);
+    const r = await unfenceHost(cloud(ctx), await novaHost(ctx), ctx.log);
+    if (r.forcedDown) ctx.log.warn(`nova-compute on ${ctx.plug} is enabled but stays forced down until it restarts; nova-compute-wait's monitor clears it then`);
   } catch (e) {
     if (recordMode(ctx) !== 'record') throw e;
     ctx.log.warn(`could not unfence nova-compute on ${ctx.plug} in Nova: ${(e as Error).message}`);

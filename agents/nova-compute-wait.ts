@@ -2,7 +2,8 @@
  * nova-compute-wait (OCF, provider openstack): runs on compute nodes, ordered before nova-compute. Its start holds
  * nova-compute back on a recovered host while that host's evacuation is pending (evacuate attribute "yes" or a
  * claim "node@epoch"), waits evacuation_delay more when the host had been fenced, then unfences it in Nova
- * (clears forced_down, enables the service) and returns.
+ * (enables the service, clears forced_down) and returns. Nova refuses to clear forced_down until nova-compute has
+ * started again on a host it evacuated; the monitor then finishes the unfencing once nova-compute runs.
  */
 import type { AgentEntry } from './index';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
@@ -49,8 +50,27 @@ async function start(ctx: OcfContext): Promise<number> {
     }
     await sleep(delay * 1000);
   }
-  await unfenceHost(cloud, host, ctx.log);
-  touchStateFile(stateFile(ctx));
+  const r = await unfenceHost(cloud, host, ctx.log);
+  // when Nova keeps the host forced down until nova-compute has restarted, the monitor finishes the unfencing
+  touchStateFile(stateFile(ctx), r.forcedDown ? `${PENDING}${host}\n` : '');
+  return OCF.SUCCESS;
+}
+
+const PENDING = 'unfence-pending ';
+
+async function monitor(ctx: OcfContext): Promise<number> {
+  const file = stateFile(ctx);
+  let content: string;
+  try { content = fs.readFileSync(file, 'utf8'); } catch { return OCF.NOT_RUNNING; }
+  if (!content.startsWith(PENDING)) return OCF.SUCCESS;
+  const host = content.slice(PENDING.length).trim();
+  try {
+    const r = await unfenceHost(openCloud(cloudParamsFromOcf(ctx), ctx.log), host, ctx.log);
+    if (!r.forcedDown) touchStateFile(file, '');
+  } catch (e) {
+    // nova-compute runs; only Nova's view lags: keep the resource up and retry at the next monitor
+    ctx.log.warn(`could not finish unfencing ${host} in Nova yet: ${(e as Error).message}`);
+  }
   return OCF.SUCCESS;
 }
 
@@ -82,7 +102,7 @@ export const definition: OcfAgent = {
     isRunning: (ctx) => fs.existsSync(stateFile(ctx)),
     start,
     async stop(ctx) { removeStateFile(stateFile(ctx)); return OCF.SUCCESS; },
-    async monitor(ctx) { return fs.existsSync(stateFile(ctx)) ? OCF.SUCCESS : OCF.NOT_RUNNING; },
+    monitor,
   },
 };
 

@@ -145,19 +145,31 @@ export function computeState(svc: NovaService | undefined): ComputeState {
   return 'running'; // up but disabled: needs unfencing
 }
 
-/** Undo fencing in Nova: clear forced_down, enable the service. */
-export async function unfenceHost(cloud: Cloud, host: string, log: Logger): Promise<void> {
+/**
+ * Undo fencing in Nova: enable the service, clear forced_down. Nova (Train and later) refuses to clear forced_down
+ * while "done" evacuation records of the host remain, which is until nova-compute has started again there; that
+ * refusal is not an error: the result says the host is still forced down and the caller retries later.
+ */
+export async function unfenceHost(cloud: Cloud, host: string, log: Logger): Promise<{ forcedDown: boolean }> {
   const nova = cloud.nova();
   const [svc] = await nova.listServices({ host, binary: 'nova-compute' });
   if (!svc) throw new OpenStackError(`no nova-compute service on host ${host}`, 404);
-  if (svc.forcedDown) {
-    await nova.setForcedDown(host, false);
-    log.info(`cleared forced_down of nova-compute on ${host}`);
-  }
   if (svc.status !== 'enabled') {
     await nova.enableService(host);
     log.info(`enabled nova-compute on ${host}`);
   }
+  if (!svc.forcedDown) return { forcedDown: false };
+  try {
+    await nova.setForcedDown(host, false);
+  } catch (e) {
+    if (e instanceof OpenStackError && e.status === 400 && /migration records remain/i.test(e.message)) {
+      log.info(`nova-compute on ${host} stays forced down until it has started again (Nova still holds its evacuation records)`);
+      return { forcedDown: true };
+    }
+    throw e;
+  }
+  log.info(`cleared forced_down of nova-compute on ${host}`);
+  return { forcedDown: false };
 }
 
 /**

@@ -268,9 +268,18 @@ export class FakeState {
     s.killedAt ??= Date.now();
   }
 
+  /** nova-compute starts again: like real Nova, it moves the "done" evacuations from its host to "completed". */
   reviveService(host: string): void {
     const s = this.service(host);
     if (s) s.killedAt = undefined;
+    for (const m of this.migrations) if (m.source === host && m.type === 'evacuation' && m.status === 'done') m.status = 'completed';
+  }
+
+  /** Real Nova refuses to force a host up while "done" evacuation records of it remain (until its compute restarts). */
+  forceUpRefusal(host: string): string | undefined {
+    if (!this.migrations.some((m) => m.source === host && m.type === 'evacuation' && m.status === 'done')) return undefined;
+    return `Unable to force up host ${host} as \`done\` evacuation migration records remain associated with the host. ` +
+      'Ensure the compute service has been restarted, allowing these records to move to `completed` before retrying this request.';
   }
 
   /** The next n requests (matching pathRegex, tested on path?query) get this status. */
@@ -690,6 +699,8 @@ function nova(ctx: Ctx): Reply {
       if (!s) return novaFault(404, `Host '${b.host}' is not mapped to any cell`);
       if (action === 'force-down') {
         if (typeof b.forced_down !== 'boolean') return novaFault(400, "Invalid input for field/attribute forced_down. Value: " + JSON.stringify(b.forced_down) + '.');
+        const refusal = b.forced_down ? undefined : state.forceUpRefusal(s.host);
+        if (refusal) return novaFault(400, refusal);
         s.forcedDown = b.forced_down;
         return { status: 200, body: { service: { binary: s.binary, host: s.host, forced_down: s.forcedDown } } };
       }
@@ -718,6 +729,8 @@ function nova(ctx: Ctx): Reply {
     if ('status' in b && !['enabled', 'disabled'].includes(b.status)) return novaFault(400, `Invalid input for field/attribute status. Value: ${b.status}.`);
     if ('disabled_reason' in b && b.status !== 'disabled') return novaFault(400, 'Specifying a disabled reason is not supported unless disabling the service.');
     if ('forced_down' in b && typeof b.forced_down !== 'boolean') return novaFault(400, `Invalid input for field/attribute forced_down. Value: ${b.forced_down}.`);
+    const refusal = b.forced_down === false ? state.forceUpRefusal(s.host) : undefined;
+    if (refusal) return novaFault(400, refusal);
     if (b.status === 'enabled') { s.status = 'enabled'; s.disabledReason = null; }
     if (b.status === 'disabled') { s.status = 'disabled'; s.disabledReason = b.disabled_reason ?? null; }
     if ('forced_down' in b) s.forcedDown = b.forced_down;

@@ -62,7 +62,7 @@ run pcs stonith create fence-power fence_dummy type=file status_file="$DEMO/powe
 run pcs stonith create fence-nova fence_compute auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin endpoint_type=public record_only=1 pcmk_host_list="compute1 compute2 compute3"
 run pcs stonith level add 1 compute2 fence-power fence-nova --force
 run pcs resource create nova-evacuate ocf:openstack:NovaEvacuate auth_url="$AUTH_URL" username=admin password=admin tenant_name=admin endpoint_type=public op monitor interval=2s
-for _ in $(seq 1 150); do crm_mon -1 | grep -q 'nova-evacuate.*Started' && break; sleep 0.2; done
+for _ in $(seq 1 600); do crm_mon -1 | grep -q "nova-evacuate.*Started" && break; sleep 0.2; done
 crm_mon -1 | sed -n '/Full List of Resources/,$p' | sed 's/^/   /'
 
 say "compute2 fails: its nova-compute dies, Pacemaker fences it (power device, then fence-nova)"

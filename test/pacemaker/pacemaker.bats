@@ -76,8 +76,8 @@ teardown_file() {
   # compute2 is not a cluster member here (pcs wants --force for that); node1 is
   pcs stonith level add 1 compute2 fence-power fence-nova --force
   pcs stonith level add 1 node1 fence-power fence-nova
-  wait_for 30 started fence-nova
-  wait_for 30 started fence-power
+  wait_for 120 started fence-nova
+  wait_for 120 started fence-power
   # the device's monitor ran our agent without error
   ! crm_mon -1 | grep -qi 'failed'
 }
@@ -86,7 +86,7 @@ teardown_file() {
   pcs resource create nova-evacuate ocf:openstack:NovaEvacuate auth_url="$AUTH_URL" username=admin password=admin \
       tenant_name=admin endpoint_type=public op monitor interval=3s --disabled
   pcs resource enable nova-evacuate
-  wait_for 30 started nova-evacuate
+  wait_for 120 started nova-evacuate
   # the password is in the CIB (that is where Pacemaker keeps it) but never on a process command line or in the log
   ! grep -q 'password=admin' "$RIG_DIR"/ra.log
 }
@@ -122,8 +122,10 @@ teardown_file() {
   wait_for 60 attr_is compute3 no
 }
 
-@test "nova-compute-wait holds its start while another controller's claim is fresh; nova-evacuate takes the stale claim over; then node1 is unfenced" {
+@test "nova-compute-wait holds its start while another controller's claim is fresh; nova-evacuate takes the stale claim over; node1 is unfenced once its nova-compute restarted" {
   pcs resource disable nova-evacuate --wait=30
+  fake_post servers '{"host":"node1","count":2,"flavor":"m1.evacuable","name":"on-node1"}'
+  fake_post kill '{"host":"node1"}'
   # fence node1 in Nova with our fence agent (not record-only): forced down, disabled, evacuate=yes
   printf 'auth_url=%s\nlogin=admin\npasswd=admin\ntenant_name=admin\nendpoint_type=public\naction=off\nport=node1\n' "$AUTH_URL" | fence_compute
   [ "$(attr node1)" = yes ]
@@ -131,9 +133,9 @@ teardown_file() {
   # another controller (ctl9) claims it and dies: its claim goes stale after 60 s
   attrd_updater -p -n evacuate -N node1 -U "ctl9@$(date +%s)"
   pcs resource enable nova-evacuate
-  wait_for 30 started nova-evacuate
+  wait_for 120 started nova-evacuate
   pcs resource create compute-unfence ocf:openstack:nova-compute-wait auth_url="$AUTH_URL" username=admin password=admin \
-      tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=150s
+      tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=150s op monitor interval=2s
   sleep 8
   ! started compute-unfence
   [ "$(svc_field node1 forced_down)" = True ]
@@ -141,6 +143,13 @@ teardown_file() {
   wait_for 90 attr_is node1 no
   grep -q 'Processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log
   wait_for 60 started compute-unfence
-  [ "$(svc_field node1 forced_down)" = False ]
+  # enabled at once; like real Nova, the fake refuses to clear forced_down while node1's evacuation records are
+  # "done", i.e. until nova-compute has started again there
   [ "$(svc_field node1 status)" = enabled ]
+  [ "$(svc_field node1 forced_down)" = True ]
+  sleep 3
+  [ "$(svc_field node1 forced_down)" = True ]
+  fake_post revive '{"host":"node1"}'
+  wait_for 20 bash -c "[ \"\$(curl -fsS $FAKE/_fake/state | python3 -c 'import json,sys; print([x for x in json.load(sys.stdin)[\"services\"] if x[\"host\"]==\"node1\"][0][\"forced_down\"])')\" = False ]"
+  started compute-unfence
 }

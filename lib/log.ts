@@ -48,6 +48,8 @@ export class Logger {
   private debugFile?: string;
   private readonly facility?: number;
   toStderr: boolean;
+  /** no stderr at all, not even errors (fence agents' quiet option) */
+  quiet = false;
   private readonly stderrFormat: 'fence' | 'ocf';
   private syslogBuffer: string[] = [];
   private exitHooked = false;
@@ -99,7 +101,7 @@ export class Logger {
     }
     if (this.debugFile) appendQuiet(this.debugFile, `${stamp} ${LABEL[level]}: ${msg}\n`);
     if (this.facility !== undefined) this.syslog(level, msg);
-    if (this.toStderr || level === 'error' || level === 'crit') {
+    if (!this.quiet && (this.toStderr || level === 'error' || level === 'crit')) {
       if (this.stderrFormat === 'fence') process.stderr.write(`${stamp} ${LABEL[level]}: ${msg}\n`);
       else process.stderr.write(`${this.tag}: ${LABEL[level]}: ${msg}\n`);
     }

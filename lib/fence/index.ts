@@ -306,7 +306,7 @@ export async function runFence(agent: FenceAgent, argv: string[], env: NodeJS.Pr
     const given = parsed.given;
     if (isTrue(opts.verbose) || Number(opts.verbose_level) > 0) log.debugEnabled = true;
     if (opts.debug_file) { log.setDebugFile(opts.debug_file); log.debugEnabled = true; }
-    if (isTrue(opts.quiet)) log.toStderr = false;
+    if (isTrue(opts.quiet)) log.quiet = true;
     log.addSecret(opts.password);
 
     if (isTrue(opts.help)) { process.stdout.write(helpText(agent)); return EC.OK; }

@@ -137,3 +137,11 @@ describe('fence runtime: actions and exit codes', () => {
     expect(r.stdout).toContain('.TH FENCE_TEST 8');
   });
 });
+
+describe('fence runtime: quiet', () => {
+  it('quiet silences stderr, errors included, but keeps the exit code', async () => {
+    const r = await capture(() => runFence(agent(), ['-o', 'off', '-q']));
+    expect(r.result).toBe(1);
+    expect(r.stderr).toBe('');
+  });
+});

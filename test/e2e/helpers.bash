@@ -1,0 +1,100 @@
+# Shared by the end-to-end bats files: the real OpenStack rig (test/rig/openstack) and the real Pacemaker rig
+# (test/rig/pacemaker) are already running (test/e2e/run.sh starts them); our agents are installed in /.
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+OSRIG="$ROOT/test/rig/openstack"
+PY=/usr/bin/python3
+export OS_RIG_DIR=${OS_RIG_DIR:-/tmp/oha-openstack-rig}
+export RIG_DIR=${RIG_DIR:-/tmp/oha-pacemaker-rig}
+# where the scenarios keep their ids, watch files and timelines (run.sh sets it; printed at the end)
+export E2E_OUT=${E2E_OUT:-/tmp/oha-e2e}
+mkdir -p "$E2E_OUT"
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+# shellcheck disable=SC1091
+. "$OS_RIG_DIR/rig.env"
+CREDS_OCF=(auth_url="$AUTH_URL" username=admin password=admin tenant_name=admin endpoint_type=public)
+CREDS_FENCE=(auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin endpoint_type=public)
+
+osctl() { "$PY" "$BATS_TEST_DIRNAME/lib/osctl.py" "$@"; }
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+
+wait_for() { # wait_for SECONDS command...
+  local t=$1; shift
+  local end=$(($(date +%s) + t))
+  while [ "$(date +%s)" -lt "$end" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "timed out after ${t}s waiting for: $*" >&2; return 1
+}
+attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
+attr_is() { [ "$(attr "$1")" = "$2" ]; }
+started() { # started, not pending, not failed
+  crm_mon -1 --output-as=xml 2>/dev/null | grep "<resource id=\"$1\"" | grep 'role="Started"' | grep -v 'pending=' | grep -q 'failed="false"'
+}
+service_is() { [ "$(osctl service "$1")" = "$2" ]; }
+
+# attr_watch HOST FILE: record every change of HOST's evacuate attribute ("EPOCH_MS VALUE" lines) until killed
+attr_watch() {
+  local last=__none__ v
+  while :; do
+    v=$(attr "$1")
+    if [ "$v" != "$last" ]; then echo "$(now_ms) ${v:-<unset>}" >>"$2"; last=$v; fi
+    sleep 0.1
+  done
+}
+
+# epoch ms of nova-api's first answered "POST /v2.1/servers/ID/action" for a server of IDFILE at or after SINCE_MS
+first_action_ms() { # first_action_ms IDFILE SINCE_MS
+  "$PY" - "$1" "$2" "$OS_RIG_DIR/log/nova-api.log" <<'EOF'
+import datetime, re, sys
+ids = {l.split()[0] for l in open(sys.argv[1]) if l.strip()}
+since = int(sys.argv[2])
+best = None
+for line in open(sys.argv[3], errors='replace'):
+    m = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) .*"POST /v2\.1/servers/([0-9a-f-]+)/action HTTP', line)
+    if not m or m.group(2) not in ids:
+        continue
+    t = int(datetime.datetime.strptime(m.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp() * 1000)
+    if t >= since and (best is None or t < best):
+        best = t
+print(best if best is not None else '')
+EOF
+}
+# number of "POST /v2.1/servers/ID/action" lines of nova-api per server of IDFILE at or after SINCE_MS: "ID N"
+action_counts() {
+  "$PY" - "$1" "$2" "$OS_RIG_DIR/log/nova-api.log" <<'EOF'
+import collections, datetime, re, sys
+ids = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
+since = int(sys.argv[2])
+c = collections.Counter()
+for line in open(sys.argv[3], errors='replace'):
+    m = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) .*"POST /v2\.1/servers/([0-9a-f-]+)/action HTTP', line)
+    if m and int(datetime.datetime.strptime(m.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp() * 1000) >= since:
+        c[m.group(2)] += 1
+for i in ids:
+    print(i, c.get(i, 0))
+EOF
+}
+# number of "POST /v2.1/servers/ID/action" answered by nova-api for servers of IDFILE in [FROM_MS, TO_MS)
+actions_between() {
+  "$PY" - "$1" "$2" "$3" "$OS_RIG_DIR/log/nova-api.log" <<'EOF'
+import datetime, re, sys
+ids = {l.split()[0] for l in open(sys.argv[1]) if l.strip()}
+a, b = int(sys.argv[2]), int(sys.argv[3])
+n = 0
+for line in open(sys.argv[4], errors='replace'):
+    m = re.match(r'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) .*"POST /v2\.1/servers/([0-9a-f-]+)/action HTTP', line)
+    if m and m.group(2) in ids:
+        t = int(datetime.datetime.strptime(m.group(1), '%Y-%m-%d %H:%M:%S.%f').timestamp() * 1000)
+        n += a <= t < b
+print(n)
+EOF
+}
+# seconds (one decimal) from T0_MS to T_MS
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+
+# start / stop a background helper whose PID is kept in $E2E_OUT/NAME.pid
+bg_start() { local name=$1; shift; "$@" >/dev/null 2>>"$E2E_OUT/$name.err" 3>&- & echo $! >"$E2E_OUT/$name.pid"; }
+bg_stop() {
+  local f="$E2E_OUT/$1.pid"
+  [ -f "$f" ] || return 0
+  kill "$(cat "$f")" 2>/dev/null || true
+  rm -f "$f"
+}

@@ -17,7 +17,7 @@ import type { Cloud, NovaService } from '../lib/openstack/types';
 import { Attrd, EVACUATE_ATTR } from '../lib/pacemaker/index';
 import { forceHostDown } from '../lib/evacuate';
 import {
-  FENCE_CLOUD_OPTS, FENCE_CLOUD_OPTS_2, FENCE_CLOUD_OPTS_3, FENCE_EVAC_OPTS, cloudParamsFromFence, checkEndpointType,
+  FENCE_CLOUD_OPTS, FENCE_CLOUD_OPTS_2, FENCE_CLOUD_OPTS_3, FENCE_EVAC_OPTS, cloudParamsFromFence, checkEndpointType, missingCredentials,
   computeState, hostNames, resolveNovaHost, unfenceHost, waitEvacuationDone,
 } from '../lib/instance-ha';
 import { VERSION } from '../lib/version';
@@ -126,12 +126,8 @@ export const definition: FenceAgent = {
     validate(ctx) {
       const bad = checkEndpointType(ctx.str('endpoint_type'));
       if (bad) throw new FenceError(`Failed: ${bad}`);
-      const o = ctx.opts;
-      if (!o.cloud && !process.env.OS_CLOUD) {
-        const missing = [['auth_url', o.auth_url], ['username', o.username], ['password', o.password], ['tenant_name', o.tenant_name]]
-          .filter(([, v]) => !v).map(([n]) => n);
-        if (missing.length) throw new FenceError(`Failed: ${missing.join(', ')} not set (or use cloud=NAME from clouds.yaml)`);
-      }
+      const missing = missingCredentials(ctx.opts, process.env);
+      if (missing.length) throw new FenceError(`Failed: ${missing.join(', ')} not set (or use cloud=NAME from clouds.yaml)`);
     },
     status: async (ctx) => {
       if (recordMode(ctx) === 'disabled') return 'on';

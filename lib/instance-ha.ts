@@ -60,45 +60,46 @@ function endpointTypeOk(v: string): boolean {
   return v === '' || (ENDPOINT_TYPES as readonly string[]).includes(v);
 }
 
-/** Connection settings from an OCF agent's parameters. */
-export function cloudParamsFromOcf(ctx: OcfContext): CloudParams {
-  const p = ctx.params;
-  if (!p.cloud && !ctx.env.OS_CLOUD) {
-    const missing = ['auth_url', 'username', 'password', 'tenant_name'].filter((n) => !p[n] && !ctx.env[`OS_${n === 'tenant_name' ? 'PROJECT_NAME' : n.toUpperCase()}`]);
-    if (missing.length) throw new OcfError(OCF.ERR_CONFIGURED, `${missing.join(', ')} not configured (${AUTH_NOTE})`);
-  }
+/**
+ * Which of the password-auth settings are missing: none when a clouds.yaml entry is named (parameter or OS_CLOUD),
+ * else those of auth_url, username, password, tenant_name that neither the agent nor an OS_* variable gives.
+ */
+export function missingCredentials(v: Record<string, string | undefined>, env: NodeJS.ProcessEnv): string[] {
+  if (v.cloud || env.OS_CLOUD) return [];
+  const fromEnv: Record<string, string | undefined> = {
+    auth_url: env.OS_AUTH_URL, username: env.OS_USERNAME, password: env.OS_PASSWORD, tenant_name: env.OS_PROJECT_NAME ?? env.OS_TENANT_NAME,
+  };
+  return ['auth_url', 'username', 'password', 'tenant_name'].filter((n) => !v[n] && !fromEnv[n]);
+}
+
+/** Connection settings from the agent parameters both kinds of agent share (same names in OCF and fence agents). */
+function cloudParams(v: Record<string, string | undefined>, insecure: boolean, timeoutMs?: number): CloudParams {
   return {
-    cloud: p.cloud || undefined,
-    authUrl: p.auth_url || undefined,
-    username: p.username || undefined,
-    password: p.password || undefined,
-    projectName: p.tenant_name || undefined,
-    userDomain: p.user_domain || undefined,
-    projectDomain: p.project_domain || undefined,
-    regionName: p.region_name || undefined,
-    endpointType: p.endpoint_type || undefined,
-    insecure: ctx.bool('insecure'),
+    cloud: v.cloud || undefined,
+    authUrl: v.auth_url || undefined,
+    username: v.username || undefined,
+    password: v.password || undefined,
+    projectName: v.tenant_name || undefined,
+    userDomain: v.user_domain || undefined,
+    projectDomain: v.project_domain || undefined,
+    regionName: v.region_name || undefined,
+    endpointType: v.endpoint_type || undefined,
+    insecure: insecure || undefined, // false is the default: leave clouds.yaml's verify setting in force
+    timeoutMs,
     tokenCacheDir: path.join(defaultStateDir(), 'tokens'),
   };
 }
 
+/** Connection settings from an OCF agent's parameters; ERR_CONFIGURED when credentials are missing. */
+export function cloudParamsFromOcf(ctx: OcfContext): CloudParams {
+  const missing = missingCredentials(ctx.params, ctx.env);
+  if (missing.length) throw new OcfError(OCF.ERR_CONFIGURED, `${missing.join(', ')} not configured (${AUTH_NOTE})`);
+  return cloudParams(ctx.params, ctx.bool('insecure'));
+}
+
 /** Connection settings from a fence agent's options. */
 export function cloudParamsFromFence(ctx: FenceContext): CloudParams {
-  const o = ctx.opts;
-  return {
-    cloud: o.cloud || undefined,
-    authUrl: o.auth_url || undefined,
-    username: o.username || undefined,
-    password: o.password || undefined,
-    projectName: o.tenant_name || undefined,
-    userDomain: o.user_domain || undefined,
-    projectDomain: o.project_domain || undefined,
-    regionName: o.region_name || undefined,
-    endpointType: o.endpoint_type || undefined,
-    insecure: ctx.bool('insecure'),
-    timeoutMs: Math.max(ctx.num('shell_timeout'), 1) * 1000,
-    tokenCacheDir: path.join(defaultStateDir(), 'tokens'),
-  };
+  return cloudParams(ctx.opts, ctx.bool('insecure'), Math.max(ctx.num('shell_timeout'), 1) * 1000);
 }
 
 export function checkEndpointType(v: string): string | undefined {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseAttrdOutput, parseEvacState } from '../../lib/pacemaker/index';
 import { hostsToEvacuate } from '../../agents/NovaEvacuate';
-import { resolveNovaHost, hostNames, computeState } from '../../lib/instance-ha';
+import { resolveNovaHost, hostNames, computeState, missingCredentials } from '../../lib/instance-ha';
 import type { NovaService } from '../../lib/openstack/types';
 
 const svc = (host: string, extra: Partial<NovaService> = {}): NovaService => ({
@@ -62,5 +62,14 @@ describe('cluster node names and Nova host names', () => {
     expect(computeState(svc('a', { state: 'down' }))).toBe('failed');
     expect(computeState(svc('a', { status: 'disabled' }))).toBe('running');
     expect(computeState(undefined)).toBe('unknown');
+  });
+});
+
+describe('credentials', () => {
+  it('a clouds.yaml entry (parameter or OS_CLOUD) needs nothing else; otherwise OS_* variables fill the gaps', () => {
+    expect(missingCredentials({ cloud: 'prod' }, {})).toEqual([]);
+    expect(missingCredentials({}, { OS_CLOUD: 'prod' })).toEqual([]);
+    expect(missingCredentials({ auth_url: 'http://k/v3', username: 'u' }, {})).toEqual(['password', 'tenant_name']);
+    expect(missingCredentials({ auth_url: 'http://k/v3', username: 'u' }, { OS_PASSWORD: 'p', OS_TENANT_NAME: 't' })).toEqual([]);
   });
 });

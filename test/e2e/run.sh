@@ -23,7 +23,16 @@ T_ALL=$(now)
 
 # Only one Pacemaker cluster and one OpenStack rig can run on a machine (fixed ports, /var/lib/pacemaker): refuse
 # to start over somebody else's (e.g. a concurrent npm test), instead of breaking it.
-if pgrep -x corosync >/dev/null || pgrep -x pacemakerd >/dev/null; then
+cluster_alive() { # a live (not zombie) corosync or pacemakerd
+  local p
+  for p in $(pgrep -x 'corosync|pacemakerd'); do
+    case $(ps -o stat= -p "$p" 2>/dev/null) in Z*|'') ;; *) return 0 ;; esac
+  done
+  return 1
+}
+# a cluster stopped just before (npm test's) may take a few seconds to be gone
+for _ in $(seq 1 30); do cluster_alive || break; sleep 1; done
+if cluster_alive; then
   echo "e2e: a Pacemaker cluster is already running on this machine (another test run?): not touching it" >&2
   echo "0 passed, 1 failed"; exit 1
 fi

@@ -76,6 +76,16 @@ start_service() {
   echo "$pid $(proc_start "$pid")" >"$RUN/$name.pid"
 }
 
+# the services service.sh can restart on their own (fault injection), started the same way by start.sh
+start_keystone() {
+  start_service keystone uwsgi --plugin python3 --http-socket 127.0.0.1:5000 --wsgi-file /usr/bin/keystone-wsgi-public \
+    --master --processes 2 --threads 1 --lazy-apps --die-on-term --add-header "Connection: close" \
+    --env "OS_KEYSTONE_CONFIG_FILES=$ETC/keystone/keystone.conf"
+}
+start_nova_api() {
+  start_service nova-api "$OS_RIG_DIR/bin/nova-api" --config-file "$ETC/nova/nova.conf" --config-file "$ETC/nova/nova-db.conf"
+}
+
 # the command line of nova-compute for host computeN
 compute_cmd() {
   echo "$OS_RIG_DIR/bin/nova-compute --config-file $ETC/nova/nova.conf --config-file $ETC/nova/$1.conf"

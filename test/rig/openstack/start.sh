@@ -377,9 +377,7 @@ if [ $MODE = build ]; then
   echo "$STAMP" >"$STATE/.initialized"
 fi
 
-start_service keystone uwsgi --plugin python3 --http-socket 127.0.0.1:5000 --wsgi-file /usr/bin/keystone-wsgi-public \
-  --master --processes 2 --threads 1 --lazy-apps --die-on-term --add-header "Connection: close" \
-  --env "OS_KEYSTONE_CONFIG_FILES=$ETC/keystone/keystone.conf"
+start_keystone
 start_service glance-api "$OS_RIG_DIR/bin/glance-api" --config-file "$ETC/glance/glance-api.conf"
 wait_mariadb
 ts "mariadb up"
@@ -404,7 +402,7 @@ fi
 # nova services retry until RabbitMQ and Keystone answer; they need MariaDB (done) and the service users (done)
 start_service nova-conductor "$OS_RIG_DIR/bin/nova-conductor" --config-file "$ETC/nova/nova.conf" --config-file "$ETC/nova/nova-db.conf"
 start_service nova-scheduler "$OS_RIG_DIR/bin/nova-scheduler" --config-file "$ETC/nova/nova.conf" --config-file "$ETC/nova/nova-db.conf"
-start_service nova-api "$OS_RIG_DIR/bin/nova-api" --config-file "$ETC/nova/nova.conf" --config-file "$ETC/nova/nova-db.conf"
+start_nova_api
 for n in $(seq 1 "$NCOMPUTE"); do
   # shellcheck disable=SC2046
   start_service "nova-compute-compute$n" $(compute_cmd "compute$n")

@@ -95,6 +95,8 @@ bg_start() { local name=$1; shift; "$@" >/dev/null 2>>"$E2E_OUT/$name.err" 3>&- 
 bg_stop() {
   local f="$E2E_OUT/$1.pid"
   [ -f "$f" ] || return 0
+  # the job may be a subshell (a shell function run in the background): stop its children too
+  pkill -P "$(cat "$f")" 2>/dev/null || true
   kill "$(cat "$f")" 2>/dev/null || true
   rm -f "$f"
 }

@@ -71,7 +71,8 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # start_service NAME CMD...: detached, own session, stdout/stderr to $LOGDIR/NAME.out, PID recorded
 start_service() {
   local name=$1 pid; shift
-  setsid "$@" >>"$LOGDIR/$name.out" 2>&1 </dev/null &
+  # no inherited descriptors beyond stderr: a test runner's pipe (bats' fd 3) held open by a daemon hangs the runner
+  setsid "$@" >>"$LOGDIR/$name.out" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   pid=$!
   echo "$pid $(proc_start "$pid")" >"$RUN/$name.pid"
 }

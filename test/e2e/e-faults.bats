@@ -79,12 +79,5 @@ teardown_file() {
 }
 
 @test "E4 compute2 back: started again and unfenced with stonith_admin --unfence" {
-  bash "$OSRIG/compute.sh" start compute2 3>&-   # nova-compute must not inherit bats' fd 3
-  for _ in $(seq 1 20); do
-    sleep 3
-    run stonith_admin --unfence compute2 --timeout 120
-    [ "$status" -eq 0 ]
-    [[ "$(osctl service compute2)" == *forced_down=false ]] && break
-  done
-  wait_for 30 service_is compute2 'status=enabled state=up forced_down=false'
+  restart_and_unfence compute2
 }

@@ -100,3 +100,16 @@ bg_stop() {
   kill "$(cat "$f")" 2>/dev/null || true
   rm -f "$f"
 }
+
+# restart_and_unfence HOST: start HOST's nova-compute again, then unfence it with stonith_admin (fence_compute on)
+# until Nova has accepted forced_down=false (it refuses while the host's evacuation records are not completed)
+restart_and_unfence() {
+  local out _
+  bash "$OSRIG/compute.sh" start "$1" 3>&-   # nova-compute must not inherit bats' fd 3
+  for _ in $(seq 1 20); do
+    sleep 3
+    out=$(stonith_admin --unfence "$1" --timeout 120 2>&1) || { echo "$out" >&2; return 1; }
+    [[ "$(osctl service "$1")" == *forced_down=false ]] && break
+  done
+  wait_for 30 service_is "$1" 'status=enabled state=up forced_down=false'
+}

@@ -47,12 +47,7 @@ teardown_file() {
   osctl wait "$T.tagged" '!compute2' 120
   started nova-evacuate
   sleep 2
-  run osctl evacuations "$T.tagged"
-  echo "$output"
-  while read -r id n; do [ "$n" -eq 1 ]; done <<<"$output"
-  run action_counts "$T.tagged" "$(get fail)"
-  echo "$output"
-  while read -r id n; do [ "$n" -eq 1 ]; done <<<"$output"
+  evacuated_once "$T.tagged" "$(get fail)"
   f=$(get fail)
   {
     echo "Fault C timeline (nova-evacuate restarted mid-evacuation; seconds since the failure):"

@@ -63,12 +63,7 @@ teardown_file() {
   bg_stop E-attr
   cat "$T.attr"
   osctl wait "$T.tagged" '!compute2' 120
-  run osctl evacuations "$T.tagged"
-  echo "$output"
-  while read -r id n; do [ "$n" -eq 1 ]; done <<<"$output"
-  run action_counts "$T.tagged" "$(get fail)"
-  echo "$output"
-  while read -r id n; do [ "$n" -eq 1 ]; done <<<"$output"
+  evacuated_once "$T.tagged" "$(get fail)"
   f=$(get fail)
   {
     echo "Fault E timeline (Keystone down at the failure, then nova-api down; seconds since the failure):"

@@ -113,3 +113,13 @@ restart_and_unfence() {
   done
   wait_for 30 service_is "$1" 'status=enabled state=up forced_down=false'
 }
+
+# evacuated_once IDFILE SINCE_MS: every server of IDFILE has exactly one evacuation migration record in Nova, and
+# nova-api answered exactly one server action for it since SINCE_MS
+evacuated_once() {
+  local out id n
+  out=$(osctl evacuations "$1"); echo "$out"
+  while read -r id n; do [ "$n" -eq 1 ] || { echo "$id: $n evacuation records" >&2; return 1; }; done <<<"$out"
+  out=$(action_counts "$1" "$2"); echo "$out"
+  while read -r id n; do [ "$n" -eq 1 ] || { echo "$id: $n server actions" >&2; return 1; }; done <<<"$out"
+}

@@ -3,6 +3,8 @@
 # only ever signal the processes they started (a recycled PID has another start time and is left alone).
 OS_RIG_DIR=${OS_RIG_DIR:-/tmp/oha-openstack-rig}
 RIG_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib.sh
+. "$RIG_HERE/../lib.sh"
 PY=/usr/bin/python3          # the pyenv python3 first on PATH lacks the OpenStack libraries
 RUN=$OS_RIG_DIR/run
 LOGDIR=$OS_RIG_DIR/log
@@ -17,30 +19,6 @@ export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 PORTS="mariadb:13306 epmd:4369 rabbitmq:5672 keystone:5000 placement:8778 glance-api:9292 neutron-server:9696 nova-api:8774"
 DB_URL=mysql+pymysql://os:os@127.0.0.1:13306
 
-# start time of PID (field 22 of /proc/PID/stat), empty when there is no such process
-proc_start() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo "${20}"
-}
-proc_sid() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo "$4"
-}
-# alive and not a zombie
-running() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ]
-}
 
 # recorded PID of NAME when that process still runs (same start time), else nothing
 recorded_pid() {

@@ -15,28 +15,14 @@ PACKAGES=(
   python3-requests rabbitmq-server uwsgi-core uwsgi-plugin-python3 mariadb-server mariadb-client curl
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$st" = installed ] || missing+=("$p")
-done
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+mapfile -t missing < <(apt_missing "${PACKAGES[@]}")
 if [ ${#missing[@]} -eq 0 ]; then
   echo "openstack rig install: all ${#PACKAGES[@]} packages present"
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "openstack rig install: ERROR: missing packages (${missing[*]}) and not root: run as root" >&2
-  exit 1
-fi
-
-mkdir -p "$OS_RIG_DIR"
-LOG="$OS_RIG_DIR/apt-install.log"
-: >"$LOG"
-fail() {
-  echo "openstack rig install: ERROR: $1 (log: $LOG); last lines:" >&2
-  tail -n 30 "$LOG" >&2
-  exit 1
-}
+need_root "openstack rig install" "${missing[@]}"
 
 # daemons that a postinst could start; any such process that appears during the install is ended afterwards
 DAEMONS=" mariadbd mysqld beam.smp epmd rabbitmq-server "
@@ -61,16 +47,9 @@ trap restore_policy EXIT
 printf '#!/bin/sh\n# written by openstack-ha-agents test/rig/openstack/install.sh: no service starts during the install\nexit 101\n' >"$POLICY"
 chmod 755 "$POLICY"
 
-export DEBIAN_FRONTEND=noninteractive
-APT=(apt-get -y -q -o DPkg::Lock::Timeout=900 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-echo "openstack rig install: installing ${#missing[@]} packages: ${missing[*]} (log: $LOG)"
 T0=$(date +%s)
-"${APT[@]}" update >>"$LOG" 2>&1 || fail "apt-get update failed"
-"${APT[@]}" install --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1 || fail "apt-get install failed"
-for p in "${missing[@]}"; do
-  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$st" = installed ] || fail "$p is still not installed"
-done
+APT_OPTS="-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold" \
+  apt_install "openstack rig install" "$OS_RIG_DIR/apt-install.log" "${missing[@]}"
 
 # anything the postinsts started anyway (they should not have, with the policy above) is stopped now
 stray=()

@@ -1,28 +1,9 @@
 # Helpers shared by start.sh and stop.sh (sourced). Process lookups read /proc directly: no procps needed.
+# shellcheck source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # the names of the daemons pacemakerd starts (they setsid(), so they are found by parent or by name)
 PCMK_CHILDREN="pacemaker-based pacemaker-fenced pacemaker-execd pacemaker-attrd pacemaker-schedulerd pacemaker-controld"
-
-# start time of PID in clock ticks since boot (field 22 of /proc/PID/stat), empty when PID does not exist
-proc_start() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  # the command name (field 2) may hold spaces: cut after the last ')'
-  stat=${stat##*) }
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo "${20}"
-}
-
-# parent PID of PID
-proc_ppid() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  # shellcheck disable=SC2086
-  set -- $stat
-  echo "$2"
-}
 
 # program name of PID: basename of argv[0] (comm is cut to 15 characters: "pacemaker-sched")
 proc_name() {
@@ -54,13 +35,6 @@ children_of() {
   return 0
 }
 
-# does PID run (exists and is not a zombie waiting to be reaped)?
-running() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ]
-}
 
 # is the process recorded as "PID START" still the same, running process?
 same_proc() {

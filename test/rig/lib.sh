@@ -1,0 +1,52 @@
+# Shared by the test rigs (sourced): process lookups through /proc (no procps needed) and idempotent apt installs.
+
+# field N (1-based, counted after the command name) of /proc/PID/stat; empty when PID does not exist.
+# Field 1 is the state, 2 the parent PID, 4 the session, 20 the start time in clock ticks since boot.
+proc_field() {
+  local stat fields
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) }   # the command name may hold spaces: cut after the last ')'
+  read -r -a fields <<<"$stat"
+  echo "${fields[$(($2 - 1))]}"
+}
+proc_start() { proc_field "$1" 20; }
+proc_ppid() { proc_field "$1" 2; }
+proc_sid() { proc_field "$1" 4; }
+
+# does PID run (exists and is not a zombie waiting to be reaped)?
+running() {
+  local st
+  st=$(proc_field "$1" 1)
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# apt_missing PACKAGE...: the packages not installed, one per line
+apt_missing() {
+  local p st
+  for p in "$@"; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = installed ] || echo "$p"
+  done
+  return 0
+}
+
+# need_root LABEL PACKAGE...: exit with a clear message unless root (installing the packages needs it)
+need_root() {
+  local label=$1; shift
+  [ "$(id -u)" -eq 0 ] || { echo "$label: ERROR: missing packages ($*) and not root: run as root" >&2; exit 1; }
+}
+
+# apt_install LABEL LOG PACKAGE...: apt-get update + install (no recommends), then check each is installed.
+# Needs root; on failure prints the log's tail and exits. APT_OPTS may add apt-get options.
+apt_install() {
+  local label=$1 log=$2 p; shift 2
+  need_root "$label" "$@"
+  mkdir -p "$(dirname "$log")"
+  : >"$log"
+  local apt=(apt-get -y -q -o DPkg::Lock::Timeout=900 ${APT_OPTS:-})
+  _apt_fail() { echo "$label: ERROR: $1 (log: $log); last lines:" >&2; tail -n 30 "$log" >&2; exit 1; }
+  echo "$label: installing $* (log: $log)"
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" update >>"$log" 2>&1 || _apt_fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends "$@" >>"$log" 2>&1 || _apt_fail "apt-get install failed"
+  for p in $(apt_missing "$@"); do _apt_fail "$p is still not installed"; done
+}

@@ -11,7 +11,7 @@
 import type { AgentEntry } from './index';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
 import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, resolveNovaHost } from '../lib/instance-ha';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost } from '../lib/instance-ha';
 import { openCloud } from '../lib/openstack/index';
 import { evacuateHost } from '../lib/evacuate';
 import { VERSION } from '../lib/version';
@@ -118,7 +118,7 @@ export const definition: OcfAgent = {
   ],
   handlers: {
     validate(ctx) {
-      cloudParamsFromOcf(ctx);
+      validateOcfCloud(ctx);
       if (ctx.int('evacuate_delay') < 0) throw new OcfError(OCF.ERR_CONFIGURED, 'evacuate_delay must not be negative');
     },
     isRunning: (ctx) => fs.existsSync(stateFile(ctx)),

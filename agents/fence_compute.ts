@@ -17,7 +17,7 @@ import type { Cloud, NovaService } from '../lib/openstack/types';
 import { Attrd, EVACUATE_ATTR } from '../lib/pacemaker/index';
 import { forceHostDown } from '../lib/evacuate';
 import {
-  FENCE_CLOUD_OPTS, FENCE_CLOUD_OPTS_2, FENCE_CLOUD_OPTS_3, FENCE_EVAC_OPTS, cloudParamsFromFence, checkEndpointType, missingCredentials,
+  FENCE_CLOUD_OPTS, FENCE_CLOUD_OPTS_2, FENCE_CLOUD_OPTS_3, FENCE_EVAC_OPTS, cloudParamsFromFence, checkEndpointType, missingCredentials, cloudConfigProblem,
   computeState, hostNames, resolveNovaHost, unfenceHost, waitEvacuationDone,
 } from '../lib/instance-ha';
 import { VERSION } from '../lib/version';
@@ -128,6 +128,8 @@ export const definition: FenceAgent = {
       if (bad) throw new FenceError(`Failed: ${bad}`);
       const missing = missingCredentials(ctx.opts, process.env);
       if (missing.length) throw new FenceError(`Failed: ${missing.join(', ')} not set (or use cloud=NAME from clouds.yaml)`);
+      const problem = cloudConfigProblem(cloudParamsFromFence(ctx), process.env);
+      if (problem) throw new FenceError(`Failed: ${problem}`);
     },
     status: async (ctx) => {
       if (recordMode(ctx) === 'disabled') return 'on';

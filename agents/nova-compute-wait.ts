@@ -8,7 +8,7 @@
 import type { AgentEntry } from './index';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
 import { Attrd, EVACUATE_ATTR, parseEvacState, localNodeName } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, resolveNovaHost, unfenceHost } from '../lib/instance-ha';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost } from '../lib/instance-ha';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/version';
 import * as fs from 'node:fs';
@@ -96,7 +96,7 @@ export const definition: OcfAgent = {
   ],
   handlers: {
     validate(ctx) {
-      cloudParamsFromOcf(ctx);
+      validateOcfCloud(ctx);
       if (ctx.int('evacuation_delay') < 0) throw new OcfError(OCF.ERR_CONFIGURED, 'evacuation_delay must not be negative');
     },
     isRunning: (ctx) => fs.existsSync(stateFile(ctx)),

@@ -12,6 +12,7 @@ import type { Logger } from './log';
 import { Attrd, EVACUATE_ATTR, parseEvacState } from './pacemaker/index';
 import * as path from 'node:path';
 import { defaultStateDir } from './openstack/token-cache';
+import { ConfigError, resolveCloudConfig } from './openstack/config';
 
 export const ENDPOINT_TYPES = ['publicURL', 'internalURL', 'adminURL', 'public', 'internal', 'admin'] as const;
 
@@ -95,6 +96,26 @@ export function cloudParamsFromOcf(ctx: OcfContext): CloudParams {
   const missing = missingCredentials(ctx.params, ctx.env);
   if (missing.length) throw new OcfError(OCF.ERR_CONFIGURED, `${missing.join(', ')} not configured (${AUTH_NOTE})`);
   return cloudParams(ctx.params, ctx.bool('insecure'));
+}
+
+/**
+ * What is wrong with the connection settings once clouds.yaml and OS_* are merged in (a cloud name that no
+ * clouds.yaml has, an unknown auth_type, ...), without contacting anything; undefined when they resolve.
+ */
+export function cloudConfigProblem(params: CloudParams, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    resolveCloudConfig(params, env);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+}
+
+/** validate-all of the OCF agents: credentials present and resolvable (ERR_CONFIGURED otherwise). */
+export function validateOcfCloud(ctx: OcfContext): void {
+  const problem = cloudConfigProblem(cloudParamsFromOcf(ctx), ctx.env);
+  if (problem) throw new OcfError(OCF.ERR_CONFIGURED, problem);
 }
 
 /** Connection settings from a fence agent's options. */

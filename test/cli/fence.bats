@@ -106,3 +106,10 @@ PY
   [ "$status" -eq 2 ]
   [ "$output" = "Status: OFF" ]
 }
+
+@test "fence_compute: a cloud that no clouds.yaml names fails validate-all with exit 1 and says so" {
+  cd "$BATS_TEST_TMPDIR"
+  run env HOME="$BATS_TEST_TMPDIR" bash -c "printf 'action=validate-all\ncloud=nosuchcloud\n' | '$LINKS/fence_compute'"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *nosuchcloud* ]]
+}

@@ -64,3 +64,14 @@ setup() {
   run "$LINKS/nova-compute-wait" usage
   [ "$status" -eq 0 ]; [[ "$output" == *"evacuation_delay"* ]]
 }
+
+@test "a cloud that no clouds.yaml names: validate-all and start give 6 with the reason; the probe 7" {
+  export HOME="$BATS_TEST_TMPDIR" OCF_RESKEY_cloud=nosuchcloud
+  cd "$BATS_TEST_TMPDIR"
+  run "$LINKS/NovaEvacuate" validate-all
+  [ "$status" -eq 6 ]; [[ "$output" == *"ocf-exit-reason:"*nosuchcloud* ]]
+  run "$LINKS/nova-compute-wait" start
+  [ "$status" -eq 6 ]; [[ "$output" == *"ocf-exit-reason:"*nosuchcloud* ]]
+  OCF_RESKEY_CRM_meta_interval=0 run "$LINKS/NovaEvacuate" monitor
+  [ "$status" -eq 7 ]
+}

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { runOcf, metadataXml, OCF, OcfError, stateFile, touchStateFile, type OcfAgent } from '../../lib/ocf/index';
 import { capture } from './capture';
 
-function tmpdir(): string { return fs.mkdtempSync(path.join(os.tmpdir(), 'oha-ocf-')); }
+const made: string[] = [];
+function tmpdir(): string { const d = fs.mkdtempSync(path.join(os.tmpdir(), 'oha-ocf-')); made.push(d); return d; }
+afterAll(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
 
 function agent(calls: string[] = []): OcfAgent {
   return {

@@ -11,9 +11,9 @@
 import type { AgentEntry } from './index';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
 import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost } from '../lib/instance-ha';
+import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha';
 import { openCloud } from '../lib/openstack/index';
-import { evacuateHost } from '../lib/evacuate';
+import { evacuateHost, EvacuationBlocked } from '../lib/evacuate';
 import { VERSION } from '../lib/version';
 import * as fs from 'node:fs';
 
@@ -80,12 +80,17 @@ async function monitor(ctx: OcfContext): Promise<number> {
     try {
       const r = await evacuateHost(cloud, {
         host, noSharedStorage: ctx.bool('no_shared_storage'), instanceFiltering: ctx.bool('instance_filtering'),
+        policy: evacuationPolicy(ctx), by: me, reportDir: reportDir(),
       }, ctx.log);
-      ok = r.failed.length === 0;
-      if (ok) ctx.log.notice(`Completed evacuation of ${node}: ${r.accepted.length} evacuated, ${r.filtered.length} not evacuable, ${r.skipped.length} skipped`);
-      else ctx.log.warn(`Evacuation of ${node} failed for ${r.failed.length} of ${r.total} instance(s); will retry`);
+      const transient = r.failed.filter((f) => !r.givenUp.includes(f.id));
+      ok = transient.length === 0;
+      const counts = `${r.accepted.length} evacuated, ${r.filtered.length} not evacuable, ${r.skipped.length} skipped or in progress`;
+      if (r.failed.length === 0) ctx.log.notice(`Completed evacuation of ${node}: ${counts}`);
+      else if (ok) ctx.log.error(`Evacuation of ${node} done with ${r.givenUp.length} instance(s) given up (see the report): ${counts}`);
+      else ctx.log.warn(`Evacuation of ${node} failed for ${transient.length} of ${r.total} instance(s); will retry`);
     } catch (e) {
-      ctx.log.warn(`Evacuation of ${node} failed: ${(e as Error).message}; will retry`);
+      if (e instanceof EvacuationBlocked) ctx.log.error(`${e.message}; will retry`);
+      else ctx.log.warn(`Evacuation of ${node} failed: ${(e as Error).message}; will retry`);
     }
     try {
       await attrd.update(EVACUATE_ATTR, node, ok ? 'no' : 'yes');
@@ -108,6 +113,7 @@ export const definition: OcfAgent = {
     { name: 'instance_filtering', type: 'boolean', default: 'true', shortdesc: 'Only evacuate instances tagged evacuable', longdesc: 'Only evacuate instances whose flavor (extra_specs evacuable=true) or image (property evacuable=true or tag evacuable) is tagged, or every instance when nothing is tagged. False evacuates every instance.' },
     { name: 'verbose', type: 'boolean', default: 'false', shortdesc: 'Verbose logging', longdesc: 'Log debug messages (each OpenStack request, each instance).' },
     { name: 'evacuate_delay', type: 'integer', default: '0', shortdesc: 'Delay before evacuating', longdesc: 'Seconds to wait after claiming a fenced host before evacuating its instances.' },
+    ...OCF_EVACUATION_PARAMS,
   ],
   actions: [
     { name: 'start', timeout: 20 },
@@ -120,6 +126,8 @@ export const definition: OcfAgent = {
     validate(ctx) {
       validateOcfCloud(ctx);
       if (ctx.int('evacuate_delay') < 0) throw new OcfError(OCF.ERR_CONFIGURED, 'evacuate_delay must not be negative');
+      const problem = evacuationPolicyProblem(evacuationPolicy(ctx));
+      if (problem) throw new OcfError(OCF.ERR_CONFIGURED, problem);
     },
     isRunning: (ctx) => fs.existsSync(stateFile(ctx)),
     async start(ctx) {

@@ -8,8 +8,12 @@ import type { AgentEntry } from './index';
 import { runFence, FenceError, type FenceAgent, type FenceContext } from '../lib/fence/index';
 import { evacuateHost } from '../lib/evacuate';
 import { definition as compute, OPTIONS, cloud, novaHost, status, services } from './fence_compute';
-import { hostNames } from '../lib/instance-ha';
+import { hostNames, FENCE_EVACUATION_OPTS, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha';
 import { VERSION } from '../lib/version';
+
+function policy(ctx: FenceContext) {
+  return evacuationPolicy({ str: (n) => ctx.str(n), bool: (n) => ctx.bool(n), int: (n) => ctx.num(n) });
+}
 
 async function off(ctx: FenceContext): Promise<void> {
   const host = await novaHost(ctx);
@@ -17,6 +21,8 @@ async function off(ctx: FenceContext): Promise<void> {
     host,
     noSharedStorage: ctx.bool('no_shared_storage'),
     instanceFiltering: ctx.bool('instance_filtering'),
+    policy: policy(ctx),
+    reportDir: reportDir(),
   }, ctx.log);
   if (r.failed.length) {
     throw new FenceError(`Failed: ${r.failed.length} of ${r.total} instance(s) could not be evacuated from ${host}`);
@@ -29,12 +35,16 @@ export const definition: FenceAgent = {
   version: VERSION,
   shortdesc: compute.shortdesc,
   longdesc: 'Used to reschedule flagged instances',
-  options: OPTIONS.filter((o) => o.name !== 'record_only'),
+  options: [...OPTIONS.filter((o) => o.name !== 'record_only'), ...FENCE_EVACUATION_OPTS],
   defaults: { action: 'reboot', shell_timeout: '180' },
   onAutomatic: false,
   actions: ['on', 'off', 'reboot', 'status', 'list', 'list-status', 'monitor', 'metadata', 'manpage', 'validate-all'],
   handlers: {
-    validate: compute.handlers.validate,
+    validate: async (ctx) => {
+      await compute.handlers.validate?.(ctx);
+      const problem = evacuationPolicyProblem(policy(ctx));
+      if (problem) throw new FenceError(`Failed: ${problem}`);
+    },
     status,
     off,
     reboot: off,

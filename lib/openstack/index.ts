@@ -4,10 +4,11 @@
  */
 import type { Logger } from '../log';
 import { resolveCloudConfig } from './config';
+import { Cinder } from './cinder';
 import { Glance } from './glance';
 import { Nova } from './nova';
 import { Session } from './session';
-import type { Cloud, CloudConfig, CloudParams, ImageClient, NovaClient } from './types';
+import type { CinderClient, Cloud, CloudConfig, CloudParams, ImageClient, NovaClient } from './types';
 
 export * from './types';
 export { ConfigError, parseInterface, resolveCloudConfig } from './config';
@@ -18,6 +19,7 @@ class OpenStackCloud implements Cloud {
   private readonly session: Session;
   private novaClient?: Nova;
   private imageClient?: Glance;
+  private cinderClient?: Cinder;
 
   constructor(readonly config: CloudConfig, readonly log: Logger) {
     this.session = new Session(config, log);
@@ -28,6 +30,11 @@ class OpenStackCloud implements Cloud {
   nova(): NovaClient { return (this.novaClient ??= new Nova(this.session, this.log)); }
 
   images(): ImageClient { return (this.imageClient ??= new Glance(this.session, this.log)); }
+
+  cinder(opts?: { endpoint?: string }): CinderClient {
+    if (opts?.endpoint) return new Cinder(this.session, this.log, opts.endpoint);
+    return (this.cinderClient ??= new Cinder(this.session, this.log));
+  }
 
   close(): void { this.session.close(); }
 }

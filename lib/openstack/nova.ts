@@ -11,7 +11,7 @@ import type { Logger } from '../log';
 import type { Session } from './session';
 import {
   OpenStackError,
-  type EvacuateOptions, type NovaClient, type NovaHypervisor, type NovaServer, type NovaService,
+  type EvacuateOptions, type NovaClient, type NovaHypervisor, type NovaServer, type NovaService, type NovaMigration, type NovaAggregate,
 } from './types';
 
 export const MAX_MICROVERSION = '2.94';
@@ -219,6 +219,29 @@ export class Nova implements NovaClient {
     await this.call('POST', `/servers/${encodeURIComponent(serverId)}/action`, { evacuate: args });
   }
 
+  async listEvacuations(sourceHost: string, changesSince?: string): Promise<NovaMigration[]> {
+    const q: Record<string, string> = { source_compute: sourceHost, migration_type: 'evacuation' };
+    if (changesSince) q['changes-since'] = changesSince;
+    // paginated from 2.59 (limit/marker); a single page before
+    const paged = await this.atLeast('2.59');
+    if (paged) q.limit = String(PAGE_LIMIT);
+    const raw = paged
+      ? await this.list<RawMigration>('/os-migrations', q, 'migrations')
+      : ((await this.call('GET', `/os-migrations?${new URLSearchParams(q)}`))?.migrations ?? []) as RawMigration[];
+    // never trust the filters blindly (older Novas ignore migration_type)
+    return raw.filter((m) => m.source_compute === sourceHost && (m.migration_type ?? 'evacuation') === 'evacuation').map((m) => ({
+      id: m.id, uuid: m.uuid, instanceUuid: m.instance_uuid, sourceCompute: m.source_compute ?? null, destCompute: m.dest_compute ?? null,
+      status: m.status, migrationType: m.migration_type ?? 'evacuation', createdAt: m.created_at, updatedAt: m.updated_at ?? null,
+    }));
+  }
+
+  async listAggregates(): Promise<NovaAggregate[]> {
+    const body = await this.call('GET', '/os-aggregates');
+    return ((body?.aggregates ?? []) as RawAggregate[]).map((a) => ({
+      id: a.id, name: a.name, availabilityZone: a.availability_zone ?? null, hosts: a.hosts ?? [], metadata: a.metadata ?? {},
+    }));
+  }
+
   private async evacuableFlavors(): Promise<RawFlavor[]> {
     const flavors = await this.list<RawFlavor>('/flavors/detail', { is_public: 'None', limit: String(PAGE_LIMIT) }, 'flavors');
     // from 2.61 the listing carries extra_specs (when policy allows); otherwise ask per flavor
@@ -269,6 +292,11 @@ interface RawHypervisor {
   id: string | number; hypervisor_hostname: string; state: 'up' | 'down'; status: 'enabled' | 'disabled';
   service?: { host?: string };
 }
+interface RawMigration {
+  id: number; uuid?: string; instance_uuid: string; source_compute?: string | null; dest_compute?: string | null;
+  status: string; migration_type?: string; created_at: string; updated_at?: string | null;
+}
+interface RawAggregate { id: number; name: string; availability_zone?: string | null; hosts?: string[]; metadata?: Record<string, string> }
 interface RawFlavor { id: string; name: string; extra_specs?: Record<string, string> }
 interface RawServer {
   id: string; name: string; status: string; tenant_id?: string;

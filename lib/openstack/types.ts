@@ -110,6 +110,28 @@ export interface NovaServer {
   imageId?: string;
 }
 
+/** os-migrations entry (evacuations: migration_type "evacuation", status accepted → pre-migrating → done, or failed/error) */
+export interface NovaMigration {
+  id: number;
+  /** from microversion 2.59 */
+  uuid?: string;
+  instanceUuid: string;
+  sourceCompute: string | null;
+  destCompute: string | null;
+  status: string;
+  migrationType: string;
+  createdAt: string;
+  updatedAt: string | null;
+}
+
+export interface NovaAggregate {
+  id: number;
+  name: string;
+  availabilityZone: string | null;
+  hosts: string[];
+  metadata: Record<string, string>;
+}
+
 export interface EvacuateOptions {
   /** only sent below microversion 2.14 */
   onSharedStorage?: boolean;
@@ -129,6 +151,9 @@ export interface NovaClient {
   listServersOnHost(host: string): Promise<NovaServer[]>;
   getServer(id: string): Promise<NovaServer>;
   evacuate(serverId: string, opts?: EvacuateOptions): Promise<void>;
+  /** evacuations (migration_type evacuation) from that host, optionally only those changed since an ISO time */
+  listEvacuations(sourceHost: string, changesSince?: string): Promise<NovaMigration[]>;
+  listAggregates(): Promise<NovaAggregate[]>;
   /** ids of flavors whose extra_specs carry evacuable=true (case-insensitive value) */
   evacuableFlavorIds(): Promise<Set<string>>;
   /** flavor names (original_name) carrying evacuable=true, for servers listed at >= 2.47 */
@@ -140,6 +165,30 @@ export interface ImageClient {
   evacuableImageIds(): Promise<Set<string>>;
 }
 
+/** Cinder's os-services entry (Block Storage API v3). */
+export interface CinderService {
+  binary: string;
+  /** HOST, or HOST@BACKEND for cinder-volume */
+  host: string;
+  zone?: string;
+  status: 'enabled' | 'disabled';
+  state: 'up' | 'down';
+  disabledReason: string | null;
+  updatedAt: string | null;
+  /** microversion 3.7 and later */
+  cluster?: string | null;
+  /** cinder-volume, microversion 3.49 and later */
+  backendState?: string;
+}
+
+export interface VolumeType { id: string; name: string; description: string | null; isPublic: boolean }
+
+export interface CinderClient {
+  /** GET /types: any HTTP error or connection failure throws OpenStackError (status 0 for connection errors) */
+  listVolumeTypes(): Promise<VolumeType[]>;
+  listServices(filter?: { host?: string; binary?: string }): Promise<CinderService[]>;
+}
+
 export interface Cloud {
   readonly config: CloudConfig;
   readonly log: Logger;
@@ -147,6 +196,8 @@ export interface Cloud {
   endpoint(serviceType: string): Promise<string>;
   nova(): NovaClient;
   images(): ImageClient;
+  /** the Block Storage API from the catalog (volumev3, block-storage, volumev2), or at the given URL */
+  cinder(opts?: { endpoint?: string }): CinderClient;
   /** drop idle keep-alive connections (a process exits without it; long-lived callers and tests use it) */
   close(): void;
 }

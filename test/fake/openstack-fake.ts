@@ -11,10 +11,42 @@
  * The catalog's internal and admin endpoints carry the prefixes /internal and /admin, and regions other than the
  * first the prefix /region-NAME, so tests can see which endpoint a client chose (RecordedRequest.iface/region).
  *
- * Behaviour held to real Nova: evacuating a server whose host's nova-compute is up → 400 "Compute service of H is
- * still in use."; an accepted evacuation puts the server in task_state rebuilding, then after evacuateDelayMs on
- * another up and enabled host (SHUTOFF stays SHUTOFF, no host → ERROR) with a migration of type evacuation;
- * evacuating a server already rebuilding → 409; microversions above the maximum → 406; expired or revoked tokens → 401.
+ * Behaviour held to real Nova (Zed): evacuating a server whose host's nova-compute is up → 400 "Compute service of H
+ * is still in use."; only vm_state active, stopped or error can be evacuated (an instance left in ERROR by a failed
+ * evacuation can be evacuated again), one already rebuilding → 409. An accepted evacuation creates a migration of
+ * type evacuation (status "accepted", task_state rebuilding); at evacuateDelayMs/2 the scheduler picks the least loaded
+ * up and enabled nova-compute other than the source (or the requested `host`, microversion >= 2.29: 404 when it does
+ * not exist, 400 when it is the source; it too must be up and enabled unless `force` (2.29-2.67) was given) and the
+ * migration goes "pre-migrating" with its dest_compute; at evacuateDelayMs the server is on the destination (SHUTOFF
+ * stays SHUTOFF) and the migration "done". No valid host (nova/conductor/manager.py rebuild_instance, Zed): the
+ * migration goes "error", the server stays on its source host with task_state null and vm_state error (with
+ * `force`, the conductor's forced-host branch leaves vm_state unchanged). Microversions above the maximum → 406;
+ * expired or revoked tokens → 401. os-migrations filters (instance_uuid, migration_type, source_compute, host, status,
+ * hidden, changes-since/changes-before from 2.59/2.66, user_id/project_id from 2.80) and pages (limit/marker from
+ * 2.59, newest first) like Nova; os-aggregates (list, show, create, update, delete, add_host, remove_host,
+ * set_metadata; uuid from 2.41).
+ *
+ * Fault injection and scenario set-up (FakeState method → /_fake route, JSON body):
+ *   addServers(host, n, {status, flavor, image, name})  POST /_fake/servers {host, count, status, flavor, image, name}
+ *   addComputeHost(host)                             POST /_fake/hosts {names: [..]} or {count, prefix}
+ *   killService(host) / reviveService(host)          POST /_fake/kill {host} / POST /_fake/revive {host}
+ *   addAggregate(name, hosts, metadata?)             POST /_fake/aggregates {name, hosts, metadata}
+ *   failEvacuations(n, {hostLike, serverIds, kind})  POST /_fake/fail-evacuations {count, hostLike, serverIds, kind}
+ *       the next n accepted evacuations (of servers whose source host matches the regex hostLike / whose id is in
+ *       serverIds) fail: kind "error" (default) = the rebuild fails on the destination (server ERROR on the
+ *       destination, migration "failed"); "novalidhost" = the scheduler finds no host (see above, migration "error")
+ *   failNext(n, status, pathRegex?)                  POST /_fake/fail {count, status, path}        (5xx and others)
+ *   hangNext(n, pathRegex?)                          POST /_fake/hang {count, path}   never answered (until close)
+ *   resetNext(n, pathRegex?)                         POST /_fake/reset {count, path}  connection destroyed
+ *   latencyMs = ms                                   POST /_fake/latency {ms}
+ *   keystoneDown = bool                              POST /_fake/keystone {down}
+ *   revokeAllTokens() / expireTokens()               POST /_fake/revoke / POST /_fake/expire-tokens   (then 401)
+ *   resetRequests()                                  POST /_fake/reset-requests
+ *   dump()                                           GET /_fake/state
+ * Path regexes are tested on the request path (after the interface/region prefix) plus "?query".
+ *
+ * Scale: servers are indexed by id and by host (listing a host is O(servers on that host)), services by host, so
+ * thousands of hosts and tens of thousands of servers stay fast (see test/unit/openstack-fake-ext.test.ts).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -72,6 +104,20 @@ export interface FakeServer {
 export interface FakeMigration {
   id: number; uuid: string; instanceUuid: string; source: string; dest: string | null; status: string;
   type: string; created: string; updated: string; userId: string; projectId: string;
+  /** hidden migrations (cross-cell bookkeeping) are listed only with ?hidden=1 */
+  hidden?: boolean;
+}
+export interface FakeAggregate {
+  id: number; uuid: string; name: string; availabilityZone: string | null; hosts: string[]; metadata: Record<string, string>;
+  created: string; updated: string | null;
+}
+export interface FailEvacuationsOptions {
+  /** regex (or substring) the evacuated server's source host must match */
+  hostLike?: string | RegExp;
+  /** only these servers */
+  serverIds?: string[];
+  /** "error" (default): rebuild fails on the destination; "novalidhost": the scheduler finds no host */
+  kind?: 'error' | 'novalidhost';
 }
 export interface RecordedRequest {
   method: string;
@@ -95,6 +141,8 @@ export interface RecordedRequest {
 
 interface Token { userId: string; projectId: string | null; expiresAt: number; appCredId?: string }
 interface FailRule { remaining: number; status: number; path?: RegExp }
+interface NetRule { remaining: number; kind: 'hang' | 'reset'; path?: RegExp }
+interface EvacFailRule { remaining: number; kind: 'error' | 'novalidhost'; hostLike?: RegExp; serverIds?: Set<string> }
 interface Reply { status: number; body?: unknown; headers?: Record<string, string>; raw?: string }
 
 const DOMAIN = { id: 'default', name: 'Default' };
@@ -102,6 +150,11 @@ const hex32 = () => randomBytes(16).toString('hex');
 const novaTime = (t = Date.now()) => new Date(t).toISOString().replace(/\.\d+Z$/, '.000000');
 const zTime = (t = Date.now()) => new Date(t).toISOString().replace(/Z$/, '').replace(/\.\d+$/, '') + 'Z';
 const keystoneTime = (t: number) => new Date(t).toISOString().replace(/\.\d+Z$/, '.000000Z');
+/** 2016-12-27T23:47:32.911000 (aggregates) */
+const microTime = (t = Date.now()) => new Date(t).toISOString().replace(/\.(\d+)Z$/, (_m, ms: string) => `.${ms.padEnd(6, '0')}`);
+const toRegex = (r: RegExp | string | undefined): RegExp | undefined => (typeof r === 'string' ? new RegExp(r) : r);
+/** creation order of servers (Nova lists newest first) */
+const SEQ = new WeakMap<FakeServer, number>();
 
 export function parseMv(v: string): number[] {
   const m = /^(\d+)\.(\d+)$/.exec(v.trim());
@@ -160,10 +213,18 @@ export class FakeState {
   /** requests to /identity get their connection destroyed */
   keystoneDown = false;
   failRules: FailRule[] = [];
+  netRules: NetRule[] = [];
+  evacFailRules: EvacFailRule[] = [];
+  aggregates: FakeAggregate[] = [];
+  /** sockets of requests held by hangNext (destroyed on close) */
+  readonly hung = new Set<import('node:net').Socket>();
   /** set once listening: http(s)://127.0.0.1:PORT */
   baseUrl = '';
   readonly timers = new Set<NodeJS.Timeout>();
   private serverSeq = 0;
+  private readonly byId = new Map<string, FakeServer>();
+  private readonly byHost = new Map<string | null, Set<FakeServer>>();
+  private readonly serviceByHost = new Map<string, FakeService>();
 
   constructor(opts: FakeOptions = {}) {
     this.maxMicroversion = opts.maxMicroversion ?? '2.93';
@@ -207,7 +268,112 @@ export class FakeState {
       disabledReason: null, forcedDown: false, hypervisorId: randomUUID(), hypervisorLegacyId: this.services.length + 1,
     };
     this.services.push(s);
+    this.serviceByHost.set(host, s);
     return s;
+  }
+
+  /** A host aggregate (like `openstack aggregate create` + `add host` + `set --property`). */
+  addAggregate(name: string, hosts: string[] = [], metadata: Record<string, string> = {}): FakeAggregate {
+    if (this.aggregates.some((a) => a.name === name)) throw new Error(`aggregate ${name} already exists`);
+    for (const h of hosts) if (!this.service(h)) throw new Error(`no compute host ${h}`);
+    const a: FakeAggregate = {
+      id: this.aggregates.reduce((n, x) => Math.max(n, x.id), 0) + 1, uuid: randomUUID(), name,
+      availabilityZone: metadata.availability_zone ?? null, hosts: [...new Set(hosts)], metadata: { ...metadata },
+      created: microTime(), updated: null,
+    };
+    this.aggregates.push(a);
+    return a;
+  }
+
+  /** The next `count` accepted evacuations (matching opts) fail; see the file header. */
+  failEvacuations(count: number, opts: FailEvacuationsOptions = {}): void {
+    const kind = opts.kind ?? 'error';
+    if (kind !== 'error' && kind !== 'novalidhost') throw new Error(`unknown evacuation failure kind ${kind}`);
+    this.evacFailRules.push({
+      remaining: count, kind, hostLike: toRegex(opts.hostLike), serverIds: opts.serverIds ? new Set(opts.serverIds) : undefined,
+    });
+  }
+
+  /** The failure planned for this evacuation, if any (consumes one). */
+  takeEvacuationFailure(s: FakeServer, sourceHost: string | null): 'error' | 'novalidhost' | undefined {
+    const rule = this.evacFailRules.find((r) => r.remaining > 0 && (!r.hostLike || r.hostLike.test(sourceHost ?? ''))
+      && (!r.serverIds || r.serverIds.has(s.id)));
+    if (!rule) return undefined;
+    if (--rule.remaining <= 0) this.evacFailRules.splice(this.evacFailRules.indexOf(rule), 1);
+    return rule.kind;
+  }
+
+  /** The next n requests (matching pathRegex, tested on path?query) are never answered; their sockets close with the server. */
+  hangNext(n: number, pathRegex?: RegExp | string): void { this.netRules.push({ remaining: n, kind: 'hang', path: toRegex(pathRegex) }); }
+
+  /** The next n requests (matching pathRegex) get their connection destroyed (a reset, no answer). */
+  resetNext(n: number, pathRegex?: RegExp | string): void { this.netRules.push({ remaining: n, kind: 'reset', path: toRegex(pathRegex) }); }
+
+  /** Every token issued so far expires now (401 afterwards; new tokens are fine). */
+  expireTokens(): void {
+    const now = Date.now();
+    for (const t of this.tokens.values()) t.expiresAt = Math.min(t.expiresAt, now);
+  }
+
+  /** The server with that id (O(1)). */
+  server(id: string): FakeServer | undefined {
+    this.checkIndex();
+    return this.byId.get(id);
+  }
+
+  /** Servers on a host, newest first (O(servers on that host)). */
+  serversOn(host: string | null): FakeServer[] {
+    this.checkIndex();
+    const set = this.byHost.get(host);
+    if (!set) return [];
+    return [...set].sort((a, b) => (SEQ.get(b) ?? 0) - (SEQ.get(a) ?? 0));
+  }
+
+  /** Number of servers on a host (O(1)). */
+  countOn(host: string | null): number {
+    this.checkIndex();
+    return this.byHost.get(host)?.size ?? 0;
+  }
+
+  /** Remove a server (as if deleted). */
+  deleteServer(id: string): boolean {
+    const s = this.server(id);
+    if (!s) return false;
+    this.servers.splice(this.servers.indexOf(s), 1);
+    this.byId.delete(id);
+    this.byHost.get(s.host)?.delete(s);
+    return true;
+  }
+
+  /** Index a server: its `host` becomes an accessor keeping byHost up to date, so tests may still assign s.host. */
+  private track(s: FakeServer): void {
+    let host = s.host;
+    if (!SEQ.has(s)) SEQ.set(s, ++this.serverSeq);
+    const setOf = (h: string | null) => {
+      let set = this.byHost.get(h);
+      if (!set) this.byHost.set(h, (set = new Set()));
+      return set;
+    };
+    Object.defineProperty(s, 'host', {
+      enumerable: true, configurable: true,
+      get: () => host,
+      set: (v: string | null) => {
+        if (v === host) return;
+        this.byHost.get(host)?.delete(s);
+        host = v;
+        if (this.byId.get(s.id) === s) setOf(host).add(s);
+      },
+    });
+    setOf(host).add(s);
+    this.byId.set(s.id, s);
+  }
+
+  /** Rebuild the indexes when tests pushed to or spliced state.servers directly. */
+  private checkIndex(): void {
+    if (this.byId.size === this.servers.length) return;
+    this.byId.clear();
+    this.byHost.clear();
+    for (const s of this.servers) this.track(s);
   }
 
   addFlavor(f: Partial<FakeFlavor> & { name: string }): FakeFlavor {
@@ -246,13 +412,22 @@ export class FakeState {
         instanceName: `instance-${seq.toString(16).padStart(8, '0')}`,
       };
       if (vmState === 'error') s.fault = { code: 500, message: 'fake failure', created: zTime() };
+      SEQ.set(s, seq);
+      this.checkIndex();
       this.servers.push(s);
+      this.track(s);
       out.push(s);
     }
     return out;
   }
 
-  service(host: string): FakeService | undefined { return this.services.find((s) => s.host === host); }
+  service(host: string): FakeService | undefined {
+    const s = this.serviceByHost.get(host);
+    if (s && s.host === host) return s;
+    const found = this.services.find((x) => x.host === host);
+    if (found) this.serviceByHost.set(host, found);
+    return found;
+  }
 
   /** up unless forced down or killed more than serviceDownMs ago */
   serviceState(s: FakeService): 'up' | 'down' {
@@ -312,6 +487,7 @@ export class FakeState {
         flavor: s.flavorId, image: s.imageId, tenant_id: s.tenantId,
       })),
       migrations: this.migrations,
+      aggregates: this.aggregates,
       requests: this.requests,
       keystoneDown: this.keystoneDown,
       latencyMs: this.latencyMs,
@@ -356,6 +532,8 @@ export async function startFakeOpenStack(opts: FakeOptions = {}): Promise<FakeOp
     close: () => new Promise<void>((resolve) => {
       for (const t of state.timers) clearTimeout(t);
       state.timers.clear();
+      for (const sock of state.hung) sock.destroy();
+      state.hung.clear();
       server.close(() => resolve());
       server.closeAllConnections();
     }),
@@ -438,6 +616,18 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
 
   if (path.startsWith('/identity') && state.keystoneDown) {
     req.socket.destroy();
+    return;
+  }
+  const net = state.netRules.find((r) => r.remaining > 0 && (!r.path || r.path.test(path + url.search)));
+  if (net) {
+    if (--net.remaining <= 0) state.netRules.splice(state.netRules.indexOf(net), 1);
+    if (net.kind === 'reset') {
+      req.socket.destroy();
+    } else {
+      const sock = req.socket;
+      state.hung.add(sock);
+      sock.once('close', () => state.hung.delete(sock));
+    }
     return;
   }
   if (state.latencyMs > 0) await sleep(state.latencyMs);
@@ -637,7 +827,8 @@ function catalog(state: FakeState) {
 // ---------------------------------------------------------------------------------------------------- Nova
 
 /** One page of items after `marker`, and the next marker when the page is full (Nova and Glance both do so). */
-function paginate<T>(ctx: Ctx, items: T[], idOf: (t: T) => string): { page: T[]; next?: string } | Reply {
+function paginate<T>(ctx: Ctx, items: T[], idOf: (t: T) => string, locate?: (marker: string) => number | undefined,
+  markerError?: (marker: string) => Reply): { page: T[]; next?: string } | Reply {
   const limitQ = ctx.query.get('limit');
   let limit = ctx.state.pageSize;
   if (limitQ !== null) {
@@ -649,8 +840,10 @@ function paginate<T>(ctx: Ctx, items: T[], idOf: (t: T) => string): { page: T[];
   const marker = ctx.query.get('marker');
   if (marker !== null) {
     const i = items.findIndex((t) => idOf(t) === marker);
-    if (i < 0) return novaFault(400, `marker [${marker}] not found`);
-    start = i + 1;
+    // like Nova, a marker that exists but no longer matches the filter (a server evacuated meanwhile) still places the page
+    const at = i >= 0 ? i + 1 : locate?.(marker);
+    if (at === undefined) return markerError ? markerError(marker) : novaFault(400, `marker [${marker}] not found`);
+    start = at;
   }
   const page = items.slice(start, start + limit);
   return { page, next: page.length > 0 && page.length === limit ? idOf(page[page.length - 1]) : undefined };
@@ -758,21 +951,27 @@ function nova(ctx: Ctx): Reply {
     const admin = isAdmin(ctx);
     const allTenants = admin && ['1', 'true', 'True', ''].includes(ctx.query.get('all_tenants') ?? 'no');
     const host = admin ? ctx.query.get('host') : null;
-    const list = [...state.servers].reverse()
-      .filter((s) => (allTenants || s.tenantId === ctx.token!.projectId) && (host === null || s.host === host));
-    const pg = paginate(ctx, list, (s) => s.id);
+    const list = (host !== null ? state.serversOn(host) : [...state.servers].reverse())
+      .filter((s) => allTenants || s.tenantId === ctx.token!.projectId);
+    const pg = paginate(ctx, list, (s) => s.id, (marker) => {
+      const ms = state.server(marker);
+      if (!ms) return undefined;
+      const seq = SEQ.get(ms) ?? 0;
+      const i = list.findIndex((x) => (SEQ.get(x) ?? 0) < seq);
+      return i < 0 ? list.length : i;
+    });
     if ('status' in pg) return pg;
     return { status: 200, body: { servers: pg.page.map((s) => serverView(ctx, s)), ...nextLinks(ctx, 'servers', pg.next) } };
   }
 
   if ((m = /^\/servers\/([^/]+)$/.exec(p)) && method === 'GET') {
-    const s = state.servers.find((x) => x.id === m![1]);
+    const s = state.server(decodeURIComponent(m[1]));
     if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
     return { status: 200, body: { server: serverView(ctx, s) } };
   }
 
   if ((m = /^\/servers\/([^/]+)\/action$/.exec(p)) && method === 'POST') {
-    const s = state.servers.find((x) => x.id === m![1]);
+    const s = state.server(decodeURIComponent(m[1]));
     if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
     const b = ctx.body;
     if (b && typeof b === 'object' && 'evacuate' in b) return evacuate(ctx, s, b.evacuate);
@@ -781,19 +980,12 @@ function nova(ctx: Ctx): Reply {
 
   if (method === 'GET' && p === '/os-migrations') {
     if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-migrations:index to be performed.");
-    const q = ctx.query;
-    let list = [...state.migrations].reverse().filter((x) =>
-      (!q.get('migration_type') || x.type === q.get('migration_type')) && (!q.get('instance_uuid') || x.instanceUuid === q.get('instance_uuid'))
-      && (!q.get('status') || x.status === q.get('status')) && (!q.get('host') || x.source === q.get('host') || x.dest === q.get('host'))
-      && (!q.get('source_compute') || x.source === q.get('source_compute')));
-    let links = {};
-    if (at('2.59')) {
-      const pg = paginate(ctx, list, (x) => x.uuid);
-      if ('status' in pg) return pg;
-      list = pg.page;
-      links = nextLinks(ctx, 'migrations', pg.next);
-    }
-    return { status: 200, body: { migrations: list.map((x) => migrationView(x, mv)), ...links } };
+    return listMigrations(ctx);
+  }
+
+  if (p === '/os-aggregates' || p.startsWith('/os-aggregates/')) {
+    if (!isAdmin(ctx)) return novaFault(403, `Policy doesn't allow os_compute_api:os-aggregates:${method === 'GET' ? 'index' : 'create'} to be performed.`);
+    return aggregates(ctx, p.slice('/os-aggregates'.length));
   }
 
   if (method === 'GET' && (p === '/flavors/detail' || p === '/flavors')) {
@@ -857,7 +1049,7 @@ function hypervisorView(state: FakeState, s: FakeService, mv: string) {
     v.uptime = null;
     return v;
   }
-  const running = state.servers.filter((x) => x.host === s.host).length;
+  const running = state.countOn(s.host);
   const cpu = { arch: 'x86_64', model: 'Nehalem', vendor: 'Intel', features: ['pge', 'clflush'], topology: { cores: 1, threads: 1, sockets: 4 } };
   Object.assign(v, {
     vcpus: 1000, memory_mb: 800000, local_gb: 600000, vcpus_used: running, memory_mb_used: 512 + running * 512, local_gb_used: running,
@@ -966,6 +1158,146 @@ function migrationView(x: FakeMigration, mv: string) {
   return v;
 }
 
+/** Nova's os-migrations index (nova/api/openstack/compute/migrations.py): filters, then newest first and paged from 2.59. */
+function listMigrations(ctx: Ctx): Reply {
+  const { state } = ctx;
+  const mv = ctx.mv!;
+  const at = (v: string) => mvGe(mv, v);
+  const q = ctx.query;
+  const time = (name: string, from: string): number | undefined | Reply => {
+    const v = q.get(name);
+    if (v === null || !at(from)) return undefined;
+    const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
+    if (Number.isNaN(t)) return novaFault(400, `Invalid input for query parameters ${name}. Value: ${v}. '${v}' is not a 'date-time'`);
+    return t;
+  };
+  const since = time('changes-since', '2.59');
+  if (typeof since === 'object') return since;
+  const before = time('changes-before', '2.66');
+  if (typeof before === 'object') return before;
+  if (since !== undefined && before !== undefined && since > before) {
+    return novaFault(400, 'The value of changes-since must be less than or equal to changes-before.');
+  }
+  const hiddenQ = q.get('hidden');
+  const hidden = hiddenQ === null ? false : ['1', 'true', 'True', 'yes', 'on'].includes(hiddenQ);
+  const eq = (name: string, v: string | null) => { const w = q.get(name); return w === null || w === v; };
+  const updatedMs = (x: FakeMigration) => Date.parse(`${x.updated}Z`);
+  let list = state.migrations.filter((x) => !!x.hidden === hidden
+    && eq('migration_type', x.type) && eq('instance_uuid', x.instanceUuid) && eq('status', x.status) && eq('source_compute', x.source)
+    && (q.get('host') === null || x.source === q.get('host') || x.dest === q.get('host'))
+    && (since === undefined || updatedMs(x) >= since) && (before === undefined || updatedMs(x) <= before)
+    && (!at('2.80') || (eq('user_id', x.userId) && eq('project_id', x.projectId))));
+  // created_at desc, id desc
+  list.sort((a, b) => (a.created === b.created ? b.id - a.id : a.created < b.created ? 1 : -1));
+  let links = {};
+  if (at('2.59')) {
+    const pg = paginate(ctx, list, (x) => x.uuid, (marker) => {
+      const mm = state.migrations.find((x) => x.uuid === marker);
+      if (!mm) return undefined;
+      const i = list.findIndex((x) => x.created < mm.created || (x.created === mm.created && x.id < mm.id));
+      return i < 0 ? list.length : i;
+    }, (marker) => novaFault(400, `Marker ${marker} could not be found.`));
+    if ('status' in pg) return pg;
+    list = pg.page;
+    links = nextLinks(ctx, 'migrations', pg.next);
+  }
+  return { status: 200, body: { migrations: list.map((x) => migrationView(x, mv)), ...links } };
+}
+
+function aggregateView(ctx: Ctx, a: FakeAggregate, brief = false) {
+  const v: Record<string, unknown> = {
+    availability_zone: a.availabilityZone, created_at: a.created, deleted: false, deleted_at: null, hosts: [...a.hosts], id: a.id,
+    metadata: { ...a.metadata }, name: a.name, updated_at: a.updated,
+  };
+  if (mvGe(ctx.mv!, '2.41')) v.uuid = a.uuid;
+  // POST /os-aggregates answers without hosts and metadata (nova/api/openstack/compute/aggregates.py create)
+  if (brief) { delete v.hosts; delete v.metadata; }
+  return v;
+}
+
+/** os-aggregates: GET, POST, GET/PUT/DELETE {id}, POST {id}/action add_host/remove_host/set_metadata */
+function aggregates(ctx: Ctx, rest: string): Reply {
+  const { state, method } = ctx;
+  const b = ctx.body;
+  const bad = (msg: string) => novaFault(400, msg);
+  const validName = (n: unknown) => typeof n === 'string' && n.trim().length > 0 && n.length <= 255;
+  const touch = (a: FakeAggregate) => { a.updated = microTime(); };
+  if (rest === '' || rest === '/') {
+    if (method === 'GET') return { status: 200, body: { aggregates: state.aggregates.map((a) => aggregateView(ctx, a)) } };
+    if (method !== 'POST') return novaFault(405, 'The method is not allowed.');
+    const agg = b?.aggregate;
+    if (!agg || typeof agg !== 'object') return bad("Invalid input for field/attribute aggregate. Value: None. None is not of type 'object'");
+    if (!validName(agg.name)) return bad(`Invalid input for field/attribute name. Value: ${agg.name}.`);
+    const az = agg.availability_zone;
+    if (az !== undefined && az !== null && !validName(az)) return bad(`Invalid input for field/attribute availability_zone. Value: ${az}.`);
+    if (state.aggregates.some((a) => a.name === agg.name)) return novaFault(409, `Aggregate ${agg.name} already exists.`);
+    const a = state.addAggregate(agg.name, [], az ? { availability_zone: az } : {});
+    return { status: 200, body: { aggregate: aggregateView(ctx, a, true) } };
+  }
+  const m = /^\/([^/]+)(\/action)?$/.exec(rest);
+  if (!m) return novaFault(404, 'The resource could not be found.');
+  const idText = decodeURIComponent(m[1]);
+  if (!/^\d+$/.test(idText)) return bad(`Invalid aggregate id ${idText}`);
+  const a = state.aggregates.find((x) => x.id === Number(idText));
+  if (!a) return novaFault(404, `Aggregate ${idText} could not be found.`);
+  if (!m[2]) {
+    if (method === 'GET') return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
+    if (method === 'DELETE') {
+      if (a.hosts.length) return bad(`Cannot delete aggregate ${a.id}: it still has hosts`);
+      state.aggregates.splice(state.aggregates.indexOf(a), 1);
+      return { status: 200, raw: '' };
+    }
+    if (method === 'PUT') {
+      const agg = b?.aggregate;
+      if (!agg || typeof agg !== 'object' || (!('name' in agg) && !('availability_zone' in agg))) {
+        return bad("Invalid input for field/attribute aggregate. Value: {}. {} does not have enough properties");
+      }
+      if ('name' in agg) {
+        if (!validName(agg.name)) return bad(`Invalid input for field/attribute name. Value: ${agg.name}.`);
+        if (state.aggregates.some((x) => x !== a && x.name === agg.name)) return novaFault(409, `Aggregate ${agg.name} already exists.`);
+        a.name = agg.name;
+      }
+      if ('availability_zone' in agg) {
+        a.availabilityZone = agg.availability_zone ?? null;
+        if (a.availabilityZone) a.metadata.availability_zone = a.availabilityZone; else delete a.metadata.availability_zone;
+      }
+      touch(a);
+      return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
+    }
+    return novaFault(405, 'The method is not allowed.');
+  }
+  if (method !== 'POST') return novaFault(405, 'The method is not allowed.');
+  const action = b && typeof b === 'object' ? Object.keys(b)[0] : undefined;
+  const arg = action ? b[action] : undefined;
+  if (action === 'add_host' || action === 'remove_host') {
+    const host = arg?.host;
+    if (typeof host !== 'string' || !host) return bad(`Invalid input for field/attribute host. Value: ${JSON.stringify(host)}.`);
+    if (action === 'add_host') {
+      if (!state.service(host)) return novaFault(404, `Compute host ${host} could not be found.`);
+      if (a.hosts.includes(host)) return novaFault(409, `Cannot add host ${host} in aggregate ${a.id}: host exists`);
+      a.hosts.push(host);
+    } else {
+      if (!a.hosts.includes(host)) return novaFault(404, `Cannot remove host ${host} in aggregate ${a.id}: not found`);
+      a.hosts.splice(a.hosts.indexOf(host), 1);
+    }
+    touch(a);
+    return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
+  }
+  if (action === 'set_metadata') {
+    const md = arg?.metadata;
+    if (!md || typeof md !== 'object' || Array.isArray(md)) return bad("Invalid input for field/attribute metadata. 'metadata' is a required property");
+    for (const [k, v] of Object.entries(md)) {
+      if (v === null) delete a.metadata[k];
+      else if (typeof v !== 'string') return bad(`Invalid input for field/attribute ${k}. Value: ${JSON.stringify(v)}. ${JSON.stringify(v)} is not of type 'string', 'null'`);
+      else a.metadata[k] = v;
+    }
+    a.availabilityZone = a.metadata.availability_zone ?? null;
+    touch(a);
+    return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
+  }
+  return bad(`Invalid request body: unknown action ${action}`);
+}
+
 function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
   const { state } = ctx;
   const mv = ctx.mv!;
@@ -996,39 +1328,72 @@ function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
   if (!['active', 'stopped', 'error'].includes(s.vmState)) return novaFault(409, `Cannot 'evacuate' instance ${s.id} while it is in vm_state ${s.vmState}`);
 
   const now = novaTime();
+  const sourceHost = s.host;
   const migration: FakeMigration = {
-    id: state.migrations.length + 1, uuid: randomUUID(), instanceUuid: s.id, source: s.host ?? '', dest: null, status: 'accepted',
+    id: state.migrations.length + 1, uuid: randomUUID(), instanceUuid: s.id, source: sourceHost ?? '', dest: null, status: 'accepted',
     type: 'evacuation', created: now, updated: now, userId: ctx.token!.userId, projectId: s.tenantId,
   };
   state.migrations.push(migration);
   s.taskState = 'rebuilding';
   s.updated = zTime();
   const wasStopped = s.vmState === 'stopped';
-  const timer = setTimeout(() => {
-    state.timers.delete(timer);
-    const candidates = state.services.filter((x) => x.binary === 'nova-compute' && x.host !== s.host
-      && state.serviceState(x) === 'up' && x.status === 'enabled' && (target === undefined || x.host === target));
-    // least loaded first, like a simple scheduler
-    candidates.sort((x, y) => state.servers.filter((v) => v.host === x.host).length - state.servers.filter((v) => v.host === y.host).length);
-    const dest = candidates[0];
-    s.taskState = null;
-    s.updated = zTime();
+  const planned = state.takeEvacuationFailure(s, sourceHost);
+  // `force` (2.29-2.67) bypasses the scheduler's filters: a disabled target is fine, only a dead one is refused
+  const forced = target !== undefined && a.force === true;
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => { state.timers.delete(timer); fn(); }, ms);
+    timer.unref();
+    state.timers.add(timer);
+  };
+  // the conductor schedules, then the destination claims (migration pre-migrating, dest set)
+  later(Math.floor(state.evacuateDelayMs / 2), () => {
+    let dest: FakeService | undefined;
+    if (target !== undefined) {
+      const t = state.service(target);
+      if (t && state.serviceState(t) === 'up' && (forced || t.status === 'enabled')) dest = t;
+    } else {
+      // least loaded up and enabled nova-compute other than the source, like a simple scheduler (O(hosts))
+      let best = Infinity;
+      for (const x of state.services) {
+        if (x.binary !== 'nova-compute' || x.host === sourceHost || x.status !== 'enabled' || state.serviceState(x) !== 'up') continue;
+        const n = state.countOn(x.host);
+        if (n < best) { best = n; dest = x; }
+      }
+    }
     migration.updated = novaTime();
-    if (!dest) {
-      s.vmState = 'error';
-      s.fault = { code: 500, message: 'No valid host was found. There are not enough hosts available.', created: zTime() };
+    s.updated = zTime();
+    if (!dest || planned === 'novalidhost') {
+      // nova/conductor/manager.py rebuild_instance: NoValidHost → migration error, vm_state ERROR, task_state None
+      // (the forced-host branch only sets the migration to error); the server stays on its source host
+      s.taskState = null;
       migration.status = 'error';
+      if (!forced) {
+        s.vmState = 'error';
+        s.fault = { code: 500, message: 'No valid host was found. There are not enough hosts available.', created: zTime() };
+      }
       return;
     }
-    s.host = dest.host;
-    s.vmState = wasStopped ? 'stopped' : 'active';
-    s.powerState = wasStopped ? 4 : 1;
-    s.fault = undefined;
     migration.dest = dest.host;
-    migration.status = 'done';
-  }, state.evacuateDelayMs);
-  timer.unref();
-  state.timers.add(timer);
+    migration.status = 'pre-migrating';
+    const destHost = dest.host;
+    later(state.evacuateDelayMs - Math.floor(state.evacuateDelayMs / 2), () => {
+      s.host = destHost;
+      s.taskState = null;
+      s.updated = zTime();
+      migration.updated = novaTime();
+      if (planned === 'error') {
+        // the rebuild failed on the destination: the compute manager errors the instance out and fails the migration
+        s.vmState = 'error';
+        s.fault = { code: 500, message: `Rebuild of instance ${s.id} failed on ${destHost} (injected)`, created: zTime() };
+        migration.status = 'failed';
+        return;
+      }
+      s.vmState = wasStopped ? 'stopped' : 'active';
+      s.powerState = wasStopped ? 4 : 1;
+      s.fault = undefined;
+      migration.status = 'done';
+    });
+  });
   if (!mvGe(mv, '2.14')) return { status: 200, body: { adminPass: randomBytes(9).toString('base64url') } };
   return { status: 200, raw: '' };
 }
@@ -1096,6 +1461,28 @@ function control(state: FakeState, method: string, path: string, b: Record<strin
       case 'POST /_fake/revive': state.reviveService(String(b.host)); return ok();
       case 'POST /_fake/fail': state.failNext(Number(b.count ?? 1), Number(b.status ?? 500), b.path ? String(b.path) : undefined); return ok();
       case 'POST /_fake/revoke': state.revokeAllTokens(); return ok();
+      case 'POST /_fake/expire-tokens': state.expireTokens(); return ok();
+      case 'POST /_fake/hang': state.hangNext(Number(b.count ?? 1), b.path ? String(b.path) : undefined); return ok();
+      case 'POST /_fake/reset': state.resetNext(Number(b.count ?? 1), b.path ? String(b.path) : undefined); return ok();
+      case 'POST /_fake/fail-evacuations': {
+        if (b.serverIds !== undefined && !Array.isArray(b.serverIds)) return bad('serverIds must be a list');
+        state.failEvacuations(Number(b.count ?? 1), {
+          hostLike: b.hostLike === undefined ? undefined : String(b.hostLike), serverIds: b.serverIds?.map(String), kind: b.kind,
+        });
+        return ok();
+      }
+      case 'POST /_fake/aggregates': {
+        if (typeof b.name !== 'string') return bad('name is required');
+        const a = state.addAggregate(b.name, Array.isArray(b.hosts) ? b.hosts.map(String) : [], b.metadata ?? {});
+        return ok({ aggregate: { id: a.id, uuid: a.uuid, name: a.name } });
+      }
+      case 'POST /_fake/hosts': {
+        const names: string[] = Array.isArray(b.names) ? b.names.map(String)
+          : Array.from({ length: Number(b.count ?? 1) }, (_x, i) => `${b.prefix ?? 'compute'}${state.services.length + i + 1}`);
+        for (const n of names) if (state.service(n)) return bad(`compute host ${n} exists`);
+        for (const n of names) state.addComputeHost(n);
+        return ok({ hosts: names });
+      }
       case 'POST /_fake/keystone': state.keystoneDown = !!b.down; return ok();
       case 'POST /_fake/latency': state.latencyMs = Number(b.ms ?? 0); return ok();
       case 'POST /_fake/reset-requests': state.resetRequests(); return ok();

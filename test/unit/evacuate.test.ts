@@ -51,14 +51,28 @@ describe('evacuateHost', () => {
     expect(evacuateCalls(fc)).toHaveLength(4);
   });
 
-  it('reports failed evacuations without stopping the others; a retry picks up only what failed', async () => {
+  it('a 500 on one evacuation is retried after looking at the instance; nothing is asked twice', async () => {
     fc = await fakeCloud();
     const st = fc.fake.state;
     st.addServers('compute2', 3, { flavor: 'm1.evacuable' });
     st.killService('compute2');
-    await forceHostDown(fc.cloud, 'compute2', fc.log);
     st.failNext(1, 500, /\/action$/);
-    const r = await evacuateHost(fc.cloud, { host: 'compute2', noSharedStorage: false, instanceFiltering: true, skipForceDown: true, concurrency: 1 }, fc.log);
+    const r = await evacuateHost(fc.cloud, { host: 'compute2', noSharedStorage: false, instanceFiltering: true, policy: { workers: 1 }, retryDelayMs: 5 }, fc.log);
+    expect(r.failed).toEqual([]);
+    expect(r.accepted).toHaveLength(3);
+    // three accepted requests plus the one that got the 500
+    expect(evacuateCalls(fc).filter((c) => c.status === 200)).toHaveLength(3);
+    expect(evacuateCalls(fc)).toHaveLength(4);
+  });
+
+  it('reports failed evacuations without stopping the others; a retry picks up only what failed', async () => {
+    fc = await fakeCloud();
+    const st = fc.fake.state;
+    const [first] = st.addServers('compute2', 3, { flavor: 'm1.evacuable' });
+    st.killService('compute2');
+    await forceHostDown(fc.cloud, 'compute2', fc.log);
+    st.failNext(4, 500, new RegExp(`/servers/${first.id}/action$`));
+    const r = await evacuateHost(fc.cloud, { host: 'compute2', noSharedStorage: false, instanceFiltering: true, skipForceDown: true, policy: { workers: 1 }, retryDelayMs: 5 }, fc.log);
     expect(r.failed).toHaveLength(1);
     expect(r.accepted).toHaveLength(2);
     const again = await evacuateHost(fc.cloud, { host: 'compute2', noSharedStorage: false, instanceFiltering: true }, fc.log);

@@ -7,15 +7,18 @@ import * as path from 'node:path';
 import { AGENTS, type AgentEntry } from '../agents/index';
 
 import { VERSION } from './version';
+import { statusCommand } from './status';
 export const PROGRAM = 'openstack-ha-agents';
 
 function usage(): string {
   const names = Object.keys(AGENTS).sort();
   return [
     `usage: ${PROGRAM} AGENT [ARGS...]`,
+    `       ${PROGRAM} status [--json] [--instances] [--cloud NAME]`,
     `       ${PROGRAM} --version | --list | --help`,
     '',
     'Runs one of the agents below. Installed hard links under the agent names (see README) run them directly.',
+    '"status" shows, per compute host, Nova\'s view, the cluster\'s evacuate attribute and the last evacuation report.',
     '',
     ...names.map((n) => `  ${n.padEnd(20)} ${AGENTS[n].kind === 'ocf' ? 'OCF resource agent' : 'fence agent'}: ${AGENTS[n].summary}`),
     '',
@@ -56,6 +59,7 @@ export async function main(): Promise<number> {
       process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
       return 0;
     }
+    if (first === 'status') return statusCommand(args.slice(1));
     if (first === '--list') {
       process.stdout.write(Object.keys(AGENTS).sort().join('\n') + '\n');
       return 0;

@@ -207,6 +207,10 @@ export class Nova implements NovaClient {
     return servers;
   }
 
+  async listAllServers(): Promise<NovaServer[]> {
+    return (await this.list<RawServer>('/servers/detail', { all_tenants: '1', limit: String(PAGE_LIMIT) }, 'servers')).map(mapServer);
+  }
+
   async getServer(id: string): Promise<NovaServer> {
     return mapServer((await this.call('GET', `/servers/${encodeURIComponent(id)}`)).server);
   }

@@ -149,6 +149,8 @@ export interface NovaClient {
   listHypervisors(): Promise<NovaHypervisor[]>;
   /** every server on that compute host, across all projects, following pagination */
   listServersOnHost(host: string): Promise<NovaServer[]>;
+  /** every server of the cloud, across all projects, following pagination */
+  listAllServers(): Promise<NovaServer[]>;
   getServer(id: string): Promise<NovaServer>;
   evacuate(serverId: string, opts?: EvacuateOptions): Promise<void>;
   /** evacuations (migration_type evacuation) from that host, optionally only those changed since an ISO time */

@@ -281,6 +281,18 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   await Promise.all(workers);
 }
 
+/** Why the instance is no longer ours to evacuate (moving, or on another host), or undefined. */
+async function movedAway(nova: NovaClient, id: string, host: string): Promise<string | undefined> {
+  try {
+    const cur = await nova.getServer(id);
+    if (cur.taskState && BUSY_TASK_STATES.has(cur.taskState)) return `already ${cur.taskState}`;
+    if (cur.host !== null && cur.host !== host) return `already on ${cur.host}`;
+  } catch (e) {
+    if (e instanceof OpenStackError && e.status === 404) return 'instance deleted';
+  }
+  return undefined;
+}
+
 type RequestResult = { kind: 'accepted' } | { kind: 'conflict'; why: string } | { kind: 'failed'; reason: string };
 
 /** Ask Nova to evacuate one instance, with retries that never ask twice for an instance Nova has taken. */
@@ -297,6 +309,9 @@ async function requestEvacuation(nova: NovaClient, s: NovaServer, host: string, 
       if (!(e instanceof OpenStackError)) return { kind: 'failed', reason: last };
       // 409: an evacuation (ours from before a crash, or another evacuator's) is in progress: not ours to repeat
       if (e.status === 409) return { kind: 'conflict', why: last };
+      // another evacuator may have moved it since we listed the host: then Nova answers about its new host
+      const moved = await movedAway(nova, s.id, host);
+      if (moved) return { kind: 'conflict', why: moved };
       if (e.status === 400 && /still in use/i.test(last) && mayForceDown) {
         // Nova still sees the service up (forced_down lost, or the service came back): force it down again
         log.warn(`Nova says ${host}'s nova-compute is still in use; forcing it down again before retrying ${s.id}`);
@@ -304,16 +319,7 @@ async function requestEvacuation(nova: NovaClient, s: NovaServer, host: string, 
         continue;
       }
       if (e.status >= 400 && e.status < 500) return { kind: 'failed', reason: last };
-      // 5xx, timeout, connection reset: Nova may have taken the request; look before asking again
-      try {
-        const cur = await nova.getServer(s.id);
-        if ((cur.taskState && BUSY_TASK_STATES.has(cur.taskState)) || (cur.host !== null && cur.host !== host)) {
-          log.info(`evacuation of ${s.id} went through despite "${last}"`);
-          return { kind: 'accepted' };
-        }
-      } catch (ge) {
-        if (ge instanceof OpenStackError && ge.status === 404) return { kind: 'failed', reason: 'instance deleted' };
-      }
+      // 5xx, timeout, connection reset: Nova may have taken the request (that look was made above)
       log.warn(`evacuation request for ${s.id} (${s.name}) failed (${last}); attempt ${attempt} of ${tries}`);
     }
   }

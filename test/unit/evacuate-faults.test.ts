@@ -199,6 +199,18 @@ describe('evacuation engine under faults (simulator)', () => {
     expectNoneLostNoneTwice(servers, r);
   });
 
+  it('critical services: nothing is evacuated while no nova-scheduler is up, then all once it is back', async () => {
+    const { st, servers } = await setup(4, { controlServices: true });
+    st.killService('controller', 'nova-scheduler');
+    const err = await evacuateHost(fc!.cloud, options({ policy: { checkCriticalServices: true } }), fc!.log).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EvacuationBlocked);
+    expect((err as Error).message).toMatch(/no nova-scheduler service is up/);
+    expect(st.migrations).toHaveLength(0);
+    st.reviveService('controller', 'nova-scheduler');
+    const r = await evacuateHost(fc!.cloud, options({ policy: { checkCriticalServices: true } }), fc!.log);
+    expectNoneLostNoneTwice(servers, r);
+  });
+
   it('marks the host in disabled_reason and writes the report (JSON and one line per instance)', async () => {
     const { st, servers } = await setup(3);
     st.addServers(HOST, 1, { flavor: 'm1.tiny', name: 'untagged' });

@@ -33,6 +33,13 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
   return out;
 }
 
+/** The policy, with the verification deadline kept inside Pacemaker's monitor timeout (30 s spare). */
+function boundedPolicy(ctx: OcfContext) {
+  const p = evacuationPolicy(ctx);
+  if (ctx.deadline !== undefined) p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, ctx.deadline - 30));
+  return p;
+}
+
 async function monitor(ctx: OcfContext): Promise<number> {
   if (!fs.existsSync(stateFile(ctx))) return OCF.NOT_RUNNING;
   const attrd = new Attrd();
@@ -80,7 +87,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
     try {
       const r = await evacuateHost(cloud, {
         host, noSharedStorage: ctx.bool('no_shared_storage'), instanceFiltering: ctx.bool('instance_filtering'),
-        policy: evacuationPolicy(ctx), by: me, reportDir: reportDir(),
+        policy: boundedPolicy(ctx), by: me, reportDir: reportDir(),
       }, ctx.log);
       const transient = r.failed.filter((f) => !r.givenUp.includes(f.id));
       ok = transient.length === 0;

@@ -43,7 +43,9 @@ teardown_file() {
       pcmk_host_list="compute1 compute2 compute3"
   pcs stonith create fence-nova fence_compute "${CREDS_FENCE[@]}" record_only=1 pcmk_host_list="compute1 compute2 compute3"
   pcs stonith level add 1 compute2 fence-power fence-nova --force
-  pcs resource create nova-evacuate ocf:openstack:NovaEvacuate "${CREDS_OCF[@]}" op monitor interval=5s
+  # verify_evacuation: the engine follows each instance through real Nova's os-migrations and server state
+  pcs resource create nova-evacuate ocf:openstack:NovaEvacuate "${CREDS_OCF[@]}" verify_evacuation=true \
+      op monitor interval=5s
   wait_for 60 started fence-power
   wait_for 60 started fence-nova
   wait_for 60 started nova-evacuate
@@ -76,6 +78,17 @@ teardown_file() {
   echo "sequence: $seq"
   [[ "$seq" =~ ^(\<unset\>\ )?yes\ (node1@[0-9]+\ )*no\ $ ]]
   grep -q 'Completed evacuation of compute2' "$RIG_DIR/ra.log"
+  # verified against real Nova: every tagged instance reported running on another host, none failed
+  report=$(grep 'evacuation report {' "$RIG_DIR/ra.log" | tail -1 | sed 's/.*evacuation report //')
+  echo "$report"
+  python3 - "$report" "$(wc -l <"$T.tagged")" <<'PY'
+import json, sys
+r, n = json.loads(sys.argv[1]), int(sys.argv[2])
+assert r['host'] == 'compute2' and r['verified'] is True, r
+ev = [i for i in r['instances'] if i['outcome'] == 'evacuated']
+assert len(ev) == n and all(i['to'] in ('compute1', 'compute3') for i in ev), r['instances']
+assert not [i for i in r['instances'] if i['outcome'] == 'failed'], r['instances']
+PY
 }
 
 @test "A4 every tagged server ends ACTIVE (the stopped one SHUTOFF) on compute1/compute3; untagged stay on compute2" {

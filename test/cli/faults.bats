@@ -14,8 +14,6 @@ setup_file() {
 teardown_file() { stop_fake; }
 setup() { setup_state_dir; }
 
-creds() { printf 'auth_url=%s\nlogin=admin\npasswd=admin\ntenant_name=admin\nendpoint_type=public\n' "$AUTH_URL"; }
-export -f creds
 
 # check_host HOST IDS_FILE: every listed instance left HOST, runs (ACTIVE/SHUTOFF), has exactly one evacuation
 # migration that did not fail, and no evacuate request for it was accepted twice

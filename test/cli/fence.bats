@@ -10,8 +10,6 @@ setup_file() {
 teardown_file() { stop_fake; }
 setup() { setup_state_dir; }
 
-creds() { printf 'auth_url=%s\nlogin=admin\npasswd=admin\ntenant_name=admin\nendpoint_type=public\n' "$AUTH_URL"; }
-export -f creds
 
 @test "fence_compute list from stdin prints Nova's compute hosts as plug, lines" {
   run bash -c "{ creds; echo action=list; } | '$LINKS/fence_compute'"

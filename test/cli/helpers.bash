@@ -34,3 +34,7 @@ fake_post() { curl -fsS -X POST -H 'Content-Type: application/json' -d "$2" "$FA
 
 # each test gets its own token cache
 setup_state_dir() { export OPENSTACK_HA_AGENTS_STATE_DIR="$BATS_TEST_TMPDIR/state"; }
+
+# the fence agents' connection options on stdin, for the fake
+creds() { printf 'auth_url=%s\nlogin=admin\npasswd=admin\ntenant_name=admin\nendpoint_type=public\n' "$AUTH_URL"; }
+export -f creds

@@ -29,7 +29,12 @@
  * Fault injection and scenario set-up (FakeState method → /_fake route, JSON body):
  *   addServers(host, n, {status, flavor, image, name})  POST /_fake/servers {host, count, status, flavor, image, name}
  *   addComputeHost(host)                             POST /_fake/hosts {names: [..]} or {count, prefix}
- *   killService(host) / reviveService(host)          POST /_fake/kill {host} / POST /_fake/revive {host}
+ *   killService(host, binary?) / reviveService(..)   POST /_fake/kill {host, binary} / POST /_fake/revive {host, binary}
+ *       binary defaults to nova-compute; with opts.controlServices (serve --control-services) nova-scheduler and
+ *       nova-conductor run on host "controller" (zone internal) and can be killed/revived the same way
+ *       (also stopService/startService). Conductor down: accepted evacuations wait (RPC cast queued) until it is
+ *       back; scheduler down when the conductor schedules: the evacuation stays accepted/rebuilding (Nova's
+ *       MessagingTimeout leaves it stuck)
  *   addAggregate(name, hosts, metadata?)             POST /_fake/aggregates {name, hosts, metadata}
  *   failEvacuations(n, {hostLike, serverIds, kind})  POST /_fake/fail-evacuations {count, hostLike, serverIds, kind}
  *       the next n accepted evacuations (of servers whose source host matches the regex hostLike / whose id is in
@@ -52,12 +57,15 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { cinderRoute } from './cinder-fake';
 
 export interface FakeOptions {
   /** 0 (default) picks a free port */
   port?: number;
   /** compute hosts compute1..N (default 3) */
   hosts?: number;
+  /** also list nova-scheduler and nova-conductor on host "controller" (zone internal) in os-services (default false) */
+  controlServices?: boolean;
   /** more compute hosts, by name (e.g. the cluster's own node name) */
   extraHosts?: string[];
   /** highest compute microversion (default "2.93"); the lowest is 2.1 */
@@ -109,7 +117,10 @@ export interface FakeMigration {
 }
 export interface FakeAggregate {
   id: number; uuid: string; name: string; availabilityZone: string | null; hosts: string[]; metadata: Record<string, string>;
-  created: string; updated: string | null;
+  /** epoch ms */
+  created: number;
+  /** epoch ms of the last rename / zone change (Nova leaves it null for host and metadata changes) */
+  updated: number | null;
 }
 export interface FailEvacuationsOptions {
   /** regex (or substring) the evacuated server's source host must match */
@@ -146,6 +157,8 @@ interface EvacFailRule { remaining: number; kind: 'error' | 'novalidhost'; hostL
 interface Reply { status: number; body?: unknown; headers?: Record<string, string>; raw?: string }
 
 const DOMAIN = { id: 'default', name: 'Default' };
+/** host of nova-scheduler and nova-conductor (opts.controlServices) */
+export const CONTROLLER = 'controller';
 const hex32 = () => randomBytes(16).toString('hex');
 const novaTime = (t = Date.now()) => new Date(t).toISOString().replace(/\.\d+Z$/, '.000000');
 const zTime = (t = Date.now()) => new Date(t).toISOString().replace(/Z$/, '').replace(/\.\d+$/, '') + 'Z';
@@ -174,8 +187,9 @@ const TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error',
   502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 };
+/** Nova's faults come as application/json; charset=UTF-8 (recorded: nova_post_os_aggregates_add_unknown_host_mv2.41.json) */
 const novaFault = (status: number, message: string): Reply =>
-  ({ status, body: { [FAULT[status] ?? 'computeFault']: { code: status, message } } });
+  ({ status, body: { [FAULT[status] ?? 'computeFault']: { code: status, message } }, headers: { 'Content-Type': 'application/json; charset=UTF-8' } });
 const keystoneError = (status: number, message: string): Reply =>
   ({ status, body: { error: { code: status, message, title: TITLES[status] ?? 'Error' } } });
 const UNAUTHORIZED = 'The request you have made requires authentication.';
@@ -225,6 +239,8 @@ export class FakeState {
   private readonly byId = new Map<string, FakeServer>();
   private readonly byHost = new Map<string | null, Set<FakeServer>>();
   private readonly serviceByHost = new Map<string, FakeService>();
+  /** evacuations claimed on a destination and not finished yet (the scheduler counts them, like placement allocations) */
+  readonly claims = new Map<string, number>();
 
   constructor(opts: FakeOptions = {}) {
     this.maxMicroversion = opts.maxMicroversion ?? '2.93';
@@ -234,6 +250,7 @@ export class FakeState {
     this.pageSize = opts.pageSize ?? 1000;
     this.regions = opts.regions?.length ? opts.regions : ['RegionOne'];
     this.addUser('admin', opts.adminPassword ?? 'admin', 'admin', ['admin', 'reader', 'member']);
+    if (opts.controlServices) for (const b of ['nova-scheduler', 'nova-conductor']) this.addService(CONTROLLER, b);
     for (let i = 1; i <= (opts.hosts ?? 3); i++) this.addComputeHost(`compute${i}`);
     for (const h of opts.extraHosts ?? []) this.addComputeHost(h);
     this.addFlavor({ id: '1', name: 'm1.tiny', ram: 512, disk: 1 });
@@ -272,6 +289,32 @@ export class FakeState {
     return s;
   }
 
+  /** A control-plane service (nova-scheduler, nova-conductor) on a host, zone "internal". */
+  addService(host: string, binary: string, zone = 'internal'): FakeService {
+    if (binary === 'nova-compute') return this.addComputeHost(host);
+    if (this.services.some((x) => x.host === host && x.binary === binary)) throw new Error(`${binary} on ${host} exists`);
+    const s: FakeService = {
+      id: randomUUID(), legacyId: this.services.length + 1, host, binary, zone, status: 'enabled', disabledReason: null, forcedDown: false,
+      hypervisorId: '', hypervisorLegacyId: 0,
+    };
+    this.services.push(s);
+    return s;
+  }
+
+  /** Any service by host and binary. */
+  serviceOf(host: string, binary = 'nova-compute'): FakeService | undefined {
+    return binary === 'nova-compute' ? this.service(host) : this.services.find((x) => x.host === host && x.binary === binary);
+  }
+
+  /** nova-scheduler and nova-conductor both up (no such services listed counts as up) */
+  controlPlaneState(): { scheduler: boolean; conductor: boolean } {
+    const up = (b: string) => {
+      const list = this.services.filter((x) => x.binary === b);
+      return list.length === 0 || list.some((x) => this.serviceState(x) === 'up');
+    };
+    return { scheduler: up('nova-scheduler'), conductor: up('nova-conductor') };
+  }
+
   /** A host aggregate (like `openstack aggregate create` + `add host` + `set --property`). */
   addAggregate(name: string, hosts: string[] = [], metadata: Record<string, string> = {}): FakeAggregate {
     if (this.aggregates.some((a) => a.name === name)) throw new Error(`aggregate ${name} already exists`);
@@ -279,7 +322,7 @@ export class FakeState {
     const a: FakeAggregate = {
       id: this.aggregates.reduce((n, x) => Math.max(n, x.id), 0) + 1, uuid: randomUUID(), name,
       availabilityZone: metadata.availability_zone ?? null, hosts: [...new Set(hosts)], metadata: { ...metadata },
-      created: microTime(), updated: null,
+      created: Date.now(), updated: null,
     };
     this.aggregates.push(a);
     return a;
@@ -421,10 +464,11 @@ export class FakeState {
     return out;
   }
 
+  /** The nova-compute service of a host. */
   service(host: string): FakeService | undefined {
     const s = this.serviceByHost.get(host);
-    if (s && s.host === host) return s;
-    const found = this.services.find((x) => x.host === host);
+    if (s && s.host === host && s.binary === 'nova-compute') return s;
+    const found = this.services.find((x) => x.host === host && x.binary === 'nova-compute');
     if (found) this.serviceByHost.set(host, found);
     return found;
   }
@@ -436,19 +480,23 @@ export class FakeState {
     return 'up';
   }
 
-  /** Simulate a dead nova-compute: reported down after serviceDownMs. */
-  killService(host: string): void {
-    const s = this.service(host);
-    if (!s) throw new Error(`no compute host ${host}`);
+  /** Simulate a dead service (default nova-compute): reported down after serviceDownMs. */
+  killService(host: string, binary = 'nova-compute'): void {
+    const s = this.serviceOf(host, binary);
+    if (!s) throw new Error(binary === 'nova-compute' ? `no compute host ${host}` : `no ${binary} on ${host}`);
     s.killedAt ??= Date.now();
   }
 
-  /** nova-compute starts again: like real Nova, it moves the "done" evacuations from its host to "completed". */
-  reviveService(host: string): void {
-    const s = this.service(host);
+  /** The service starts again; a nova-compute, like real Nova, moves the "done" evacuations from its host to "completed". */
+  reviveService(host: string, binary = 'nova-compute'): void {
+    const s = this.serviceOf(host, binary);
     if (s) s.killedAt = undefined;
+    if (binary !== 'nova-compute') return;
     for (const m of this.migrations) if (m.source === host && m.type === 'evacuation' && m.status === 'done') m.status = 'completed';
   }
+
+  stopService(host: string, binary: string): void { this.killService(host, binary); }
+  startService(host: string, binary: string): void { this.reviveService(host, binary); }
 
   /** Real Nova refuses to force a host up while "done" evacuation records of it remain (until its compute restarts). */
   forceUpRefusal(host: string): string | undefined {
@@ -664,6 +712,8 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
     reply = typeof mv === 'string' || mv === undefined ? nova(ctx) : mv;
   } else if (service === 'image') {
     reply = glance(ctx);
+  } else if (path.startsWith('/volume')) {
+    reply = cinderRoute(state, ctx);
   } else {
     reply = { status: 404, raw: '404 Not Found', headers: { 'Content-Type': 'text/plain' } };
   }
@@ -809,6 +859,7 @@ function catalog(state: FakeState) {
     { type: 'identity', name: 'keystone', path: '/identity/v3/' },
     { type: 'compute', name: 'nova', path: '/compute/v2.1' },
     { type: 'image', name: 'glance', path: '/image' },
+    { type: 'volumev3', name: 'cinderv3', path: '/volume/v3' },
   ];
   return services.map((s) => ({
     endpoints: state.regions.flatMap((region, ri) => (['public', 'internal', 'admin'] as const).map((iface) => {
@@ -951,8 +1002,13 @@ function nova(ctx: Ctx): Reply {
     const admin = isAdmin(ctx);
     const allTenants = admin && ['1', 'true', 'True', ''].includes(ctx.query.get('all_tenants') ?? 'no');
     const host = admin ? ctx.query.get('host') : null;
+    // name: a regular expression (Nova matches it with REGEXP); status: the API status
+    let nameRe: RegExp | undefined;
+    try { nameRe = ctx.query.has('name') ? new RegExp(ctx.query.get('name')!) : undefined; } catch { return novaFault(400, 'Invalid name regular expression'); }
+    const status = ctx.query.get('status')?.toUpperCase();
     const list = (host !== null ? state.serversOn(host) : [...state.servers].reverse())
-      .filter((s) => allTenants || s.tenantId === ctx.token!.projectId);
+      .filter((s) => (allTenants || s.tenantId === ctx.token!.projectId) && (!nameRe || nameRe.test(s.name))
+        && (!status || state.serverStatus(s) === status));
     const pg = paginate(ctx, list, (s) => s.id, (marker) => {
       const ms = state.server(marker);
       if (!ms) return undefined;
@@ -1204,14 +1260,21 @@ function listMigrations(ctx: Ctx): Reply {
   return { status: 200, body: { migrations: list.map((x) => migrationView(x, mv)), ...links } };
 }
 
-function aggregateView(ctx: Ctx, a: FakeAggregate, brief = false) {
-  const v: Record<string, unknown> = {
-    availability_zone: a.availabilityZone, created_at: a.created, deleted: false, deleted_at: null, hosts: [...a.hosts], id: a.id,
-    metadata: { ...a.metadata }, name: a.name, updated_at: a.updated,
-  };
+/**
+ * As recorded on Zed (test/fixtures/openstack-zed/nova_*aggregate*): the create answer has no hosts/metadata and
+ * microsecond times, later answers the database's whole seconds; set_metadata answers with an updated_at that is
+ * not stored (later GETs show null); add_host/remove_host leave it alone.
+ */
+function aggregateView(ctx: Ctx, a: FakeAggregate, o: { created?: boolean; metadataAt?: number } = {}) {
+  const v: Record<string, unknown> = { id: a.id };
   if (mvGe(ctx.mv!, '2.41')) v.uuid = a.uuid;
-  // POST /os-aggregates answers without hosts and metadata (nova/api/openstack/compute/aggregates.py create)
-  if (brief) { delete v.hosts; delete v.metadata; }
+  v.name = a.name;
+  if (!o.created) { v.hosts = [...a.hosts]; v.metadata = { ...a.metadata }; }
+  const updated = o.metadataAt ?? a.updated;
+  Object.assign(v, {
+    created_at: o.created ? microTime(a.created) : novaTime(a.created), updated_at: updated === null ? null : microTime(updated),
+    deleted_at: null, deleted: false, availability_zone: a.availabilityZone,
+  });
   return v;
 }
 
@@ -1221,7 +1284,6 @@ function aggregates(ctx: Ctx, rest: string): Reply {
   const b = ctx.body;
   const bad = (msg: string) => novaFault(400, msg);
   const validName = (n: unknown) => typeof n === 'string' && n.trim().length > 0 && n.length <= 255;
-  const touch = (a: FakeAggregate) => { a.updated = microTime(); };
   if (rest === '' || rest === '/') {
     if (method === 'GET') return { status: 200, body: { aggregates: state.aggregates.map((a) => aggregateView(ctx, a)) } };
     if (method !== 'POST') return novaFault(405, 'The method is not allowed.');
@@ -1232,7 +1294,7 @@ function aggregates(ctx: Ctx, rest: string): Reply {
     if (az !== undefined && az !== null && !validName(az)) return bad(`Invalid input for field/attribute availability_zone. Value: ${az}.`);
     if (state.aggregates.some((a) => a.name === agg.name)) return novaFault(409, `Aggregate ${agg.name} already exists.`);
     const a = state.addAggregate(agg.name, [], az ? { availability_zone: az } : {});
-    return { status: 200, body: { aggregate: aggregateView(ctx, a, true) } };
+    return { status: 200, body: { aggregate: aggregateView(ctx, a, { created: true }) } };
   }
   const m = /^\/([^/]+)(\/action)?$/.exec(rest);
   if (!m) return novaFault(404, 'The resource could not be found.');
@@ -1261,7 +1323,7 @@ function aggregates(ctx: Ctx, rest: string): Reply {
         a.availabilityZone = agg.availability_zone ?? null;
         if (a.availabilityZone) a.metadata.availability_zone = a.availabilityZone; else delete a.metadata.availability_zone;
       }
-      touch(a);
+      a.updated = Date.now();
       return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
     }
     return novaFault(405, 'The method is not allowed.');
@@ -1280,7 +1342,6 @@ function aggregates(ctx: Ctx, rest: string): Reply {
       if (!a.hosts.includes(host)) return novaFault(404, `Cannot remove host ${host} in aggregate ${a.id}: not found`);
       a.hosts.splice(a.hosts.indexOf(host), 1);
     }
-    touch(a);
     return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
   }
   if (action === 'set_metadata') {
@@ -1292,8 +1353,7 @@ function aggregates(ctx: Ctx, rest: string): Reply {
       else a.metadata[k] = v;
     }
     a.availabilityZone = a.metadata.availability_zone ?? null;
-    touch(a);
-    return { status: 200, body: { aggregate: aggregateView(ctx, a) } };
+    return { status: 200, body: { aggregate: aggregateView(ctx, a, { metadataAt: Date.now() }) } };
   }
   return bad(`Invalid request body: unknown action ${action}`);
 }
@@ -1346,7 +1406,12 @@ function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
     state.timers.add(timer);
   };
   // the conductor schedules, then the destination claims (migration pre-migrating, dest set)
-  later(Math.floor(state.evacuateDelayMs / 2), () => {
+  const schedule = () => {
+    const cp = state.controlPlaneState();
+    // conductor down: the RPC cast waits in the queue; scheduler down: select_destinations times out and the
+    // evacuation stays accepted/rebuilding (forced hosts skip the scheduler)
+    if (!cp.conductor) { later(50, schedule); return; }
+    if (!cp.scheduler && !forced) return;
     let dest: FakeService | undefined;
     if (target !== undefined) {
       const t = state.service(target);
@@ -1356,7 +1421,7 @@ function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
       let best = Infinity;
       for (const x of state.services) {
         if (x.binary !== 'nova-compute' || x.host === sourceHost || x.status !== 'enabled' || state.serviceState(x) !== 'up') continue;
-        const n = state.countOn(x.host);
+        const n = state.countOn(x.host) + (state.claims.get(x.host) ?? 0);
         if (n < best) { best = n; dest = x; }
       }
     }
@@ -1376,7 +1441,10 @@ function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
     migration.dest = dest.host;
     migration.status = 'pre-migrating';
     const destHost = dest.host;
+    state.claims.set(destHost, (state.claims.get(destHost) ?? 0) + 1);
     later(state.evacuateDelayMs - Math.floor(state.evacuateDelayMs / 2), () => {
+      const left = (state.claims.get(destHost) ?? 1) - 1;
+      if (left > 0) state.claims.set(destHost, left); else state.claims.delete(destHost);
       s.host = destHost;
       s.taskState = null;
       s.updated = zTime();
@@ -1393,7 +1461,8 @@ function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
       s.fault = undefined;
       migration.status = 'done';
     });
-  });
+  };
+  later(Math.floor(state.evacuateDelayMs / 2), schedule);
   if (!mvGe(mv, '2.14')) return { status: 200, body: { adminPass: randomBytes(9).toString('base64url') } };
   return { status: 200, raw: '' };
 }
@@ -1457,8 +1526,8 @@ function control(state: FakeState, method: string, path: string, b: Record<strin
         const created = state.addServers(b.host, Number(b.count ?? 1), { flavor: b.flavor, image: b.image, status: b.status, name: b.name });
         return ok({ servers: created.map((s) => ({ id: s.id, name: s.name, host: s.host })) });
       }
-      case 'POST /_fake/kill': state.killService(String(b.host)); return ok();
-      case 'POST /_fake/revive': state.reviveService(String(b.host)); return ok();
+      case 'POST /_fake/kill': state.killService(String(b.host), b.binary ? String(b.binary) : undefined); return ok();
+      case 'POST /_fake/revive': state.reviveService(String(b.host), b.binary ? String(b.binary) : undefined); return ok();
       case 'POST /_fake/fail': state.failNext(Number(b.count ?? 1), Number(b.status ?? 500), b.path ? String(b.path) : undefined); return ok();
       case 'POST /_fake/revoke': state.revokeAllTokens(); return ok();
       case 'POST /_fake/expire-tokens': state.expireTokens(); return ok();

@@ -98,6 +98,14 @@ const SETUP: Record<string, Setup> = {
     (req.body as any).auth.identity.password.user.password = fake.state.admin.password;
   },
   'nova_get_os_hypervisors_detail_mv2.53.json': () => {},
+  // aggregates: recorded with one aggregate (id 1) holding compute1, metadata evacuable=true unless said otherwise
+  'nova_post_os_aggregates_mv2.41.json': () => {},
+  'nova_post_os_aggregates_add_host_mv2.41.json': (fake) => { fake.state.addAggregate('oha-sample', []); },
+  'nova_post_os_aggregates_add_unknown_host_mv2.41.json': (fake) => { fake.state.addAggregate('oha-sample', ['compute1'], { evacuable: 'true' }); },
+  'nova_post_os_aggregates_set_metadata_mv2.41.json': (fake) => { fake.state.addAggregate('oha-sample', ['compute1']); },
+  'nova_get_os_aggregates_mv2.41.json': (fake) => { fake.state.addAggregate('oha-sample', ['compute1'], { evacuable: 'true' }); },
+  'nova_get_os_aggregate_mv2.1.json': (fake) => { fake.state.addAggregate('oha-sample', ['compute1'], { evacuable: 'true' }); },
+  'nova_delete_os_aggregate_mv2.41.json': (fake) => { fake.state.addAggregate('oha-sample', [], { evacuable: 'true' }); },
   'nova_get_os_hypervisors_detail_mv2.88.json': (fake) => { fake.state.killService('compute2'); },
   'nova_get_os_migrations_evacuation_mv2.59.json': async (fake) => {
     const [s] = fake.state.addServers('compute2', 1);

@@ -136,6 +136,44 @@ describe(`OpenStack client against ${real ? process.env.OHA_TEST_CLOUD_URL : 'th
     expect(await nova.listServersOnHost('no-such-host.invalid')).toEqual([]);
   });
 
+  it('lists host aggregates', async () => {
+    if (fake && !fake.state.aggregates.length) fake.state.addAggregate('oha-evacuable', ['compute1', 'compute3'], { evacuable: 'true' });
+    const aggs = await open().nova().listAggregates();
+    for (const a of aggs) {
+      expect(Number.isInteger(a.id)).toBe(true);
+      expect(typeof a.name).toBe('string');
+      expect(Array.isArray(a.hosts)).toBe(true);
+      expect(typeof a.metadata).toBe('object');
+    }
+    if (fake) expect(aggs).toEqual([{ id: 1, name: 'oha-evacuable', availabilityZone: null, hosts: ['compute1', 'compute3'], metadata: { evacuable: 'true' } }]);
+  });
+
+  it('lists the evacuations of a host (os-migrations)', async () => {
+    if (fake && !fake.state.migrations.length) {
+      // recorded moves of other kinds and hosts, which the client must leave out
+      const rec = (id: number, source: string, type: string, status: string) => ({
+        id, uuid: `00000000-0000-4000-8000-00000000000${id}`, instanceUuid: `10000000-0000-4000-8000-00000000000${id}`, source, dest: 'compute1',
+        status, type, created: `2026-01-01T00:00:0${id}.000000`, updated: `2026-01-01T00:00:0${id}.000000`, userId: 'u', projectId: 'p',
+      });
+      fake.state.migrations.push(rec(1, 'compute3', 'evacuation', 'done'), rec(2, 'compute3', 'live-migration', 'completed'),
+        rec(3, 'compute2', 'evacuation', 'error'), rec(4, 'compute3', 'evacuation', 'failed'));
+    }
+    const nova = open().nova();
+    const hosts = (await nova.listServices({ binary: 'nova-compute' })).map((s) => s.host);
+    for (const host of hosts) {
+      for (const m of await nova.listEvacuations(host)) {
+        expect(m.sourceCompute).toBe(host);
+        expect(m.migrationType).toBe('evacuation');
+        expect(typeof m.status).toBe('string');
+        expect(m.instanceUuid).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    }
+    if (fake) {
+      expect((await nova.listEvacuations('compute3')).map((m) => [m.id, m.status])).toEqual([[4, 'failed'], [1, 'done']]);
+      expect(await nova.listEvacuations('compute3', '2026-01-01T00:00:03Z')).toHaveLength(1);
+    }
+  });
+
   it('reports a missing server as 404', async () => {
     const err = await open().nova().getServer('00000000-0000-0000-0000-000000000000').catch((e) => e);
     expect(err).toBeInstanceOf(OpenStackError);

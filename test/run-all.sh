@@ -37,6 +37,11 @@ if npm run -s build; then
   [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=(cli)
   count_tap "$OUT/cli.tap"
 
+  step "real OpenStack clients (openstackclient, novaclient) against the simulator (bats)"
+  bash test/clients/run.sh | tee "$OUT/clients.tap"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=(clients)
+  count_tap "$OUT/clients.tap"
+
   step "real Pacemaker (bats)"
   bash test/pacemaker/run.sh | tee "$OUT/pacemaker.tap"
   [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=(pacemaker)

@@ -232,6 +232,34 @@ export function parseStdin(agent: FenceAgent, text: string, log?: Logger): { opt
 }
 
 /** Parse the command line: --long-name, --long_name, -x short options, -vvv. Unknown options are ignored. */
+/**
+ * Like getopt, an option that takes a value takes the next word even when it starts with "-" ("-p -Secret1"), unless
+ * that word is itself one of the agent's options ("--action --password=x" leaves action empty rather than making the
+ * password its value). Such pairs are joined as "--long=value" before yargs-parser sees them.
+ */
+function joinDashValues(argv: string[], canon: Map<string, FenceOpt>, alias: Record<string, string[]>): string[] {
+  const takesValue = new Map<string, string>();
+  const known = new Set<string>(['--', '-h', '--help']);
+  for (const [long, o] of canon) {
+    for (const n of [long, ...(alias[long] ?? [])]) {
+      const token = n.length === 1 ? `-${n}` : `--${n}`;
+      known.add(token);
+      if (o.arg) takesValue.set(token, long);
+    }
+  }
+  const isOption = (t: string) => known.has(t.split('=')[0]) || /^-v+$/.test(t);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const long = takesValue.get(argv[i]);
+    const next = argv[i + 1];
+    if (long !== undefined && next !== undefined && next.startsWith('-') && !isOption(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
 export function parseArgv(agent: FenceAgent, argv: string[], log?: Logger): { opts: Record<string, string>; given: Set<string>; verboseCount: number } {
   const all = [...allOptions(agent), ...COMMON_PLUG_OPTS.filter((o) => o.hidden)];
   // options sharing a long name are one setting (login/username, port/plug): the non-deprecated one is canonical
@@ -249,7 +277,7 @@ export function parseArgv(agent: FenceAgent, argv: string[], log?: Logger): { op
   const boolean: string[] = [];
   const string: string[] = [];
   for (const [long, o] of canon) if (long !== 'verbose') (o.arg ? string : boolean).push(long);
-  const parsed = yargsParser(argv, {
+  const parsed = yargsParser(joinDashValues(argv, canon, alias), {
     alias, boolean, string, count: ['verbose'],
     configuration: { 'camel-case-expansion': false, 'strip-dashed': false, 'strip-aliased': true, 'duplicate-arguments-array': false, 'short-option-groups': true, 'boolean-negation': false, 'parse-numbers': false, 'parse-positional-numbers': false },
   });

@@ -232,7 +232,7 @@ export function makeContext(agent: OcfAgent, action: string, env: NodeJS.Process
 
 /** Print the reason the way ocf_exit_reason does (stderr, "ocf-exit-reason:" prefix) and log it. */
 export function exitReason(ctx: Pick<OcfContext, 'log'>, reason: string): void {
-  const clean = ctx.log.scrub(reason).replace(/\n/g, ' ');
+  const clean = ctx.log.scrub(reason).replace(/\r?\n|\r/g, ' ');
   process.stderr.write(`ocf-exit-reason:${clean}\n`);
   ctx.log.error(clean);
 }

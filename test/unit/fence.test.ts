@@ -48,6 +48,11 @@ describe('fence runtime: input', () => {
     const b = parseArgv(agent(), ['--auth-url', 'http://b', '--plug=c1', '--username', 'u', '-p', 'pw']);
     expect(b.opts).toMatchObject({ auth_url: 'http://b', plug: 'c1', username: 'u', password: 'pw' });
   });
+
+  it('argv: like getopt, a value may start with "-" ("-p -Secret1")', () => {
+    const a = parseArgv(agent(), ['-n', 'c1', '-p', '-Secret1', '-o', 'status', '--username', '--odd', '-v']);
+    expect(a.opts).toMatchObject({ plug: 'c1', password: '-Secret1', action: 'status', username: '--odd', verbose: '1' });
+  });
 });
 
 describe('fence runtime: actions and exit codes', () => {

@@ -7,7 +7,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=env.sh
 . "$HERE/env.sh"
 
-PACKAGES=(pacemaker pacemaker-cli-utils corosync pcs resource-agents fence-agents libxml2-utils time binutils curl)
+PACKAGES=(pacemaker pacemaker-cli-utils corosync pcs resource-agents fence-agents libxml2-utils time binutils curl
+  faketime python3-novaclient python3-keystoneauth1) # the last three: npm run bench and its smoke test (test/cli/bench.bats)
 
 # shellcheck source=../lib.sh
 . "$HERE/../lib.sh"

@@ -11,10 +11,12 @@ import { fenceCompute } from './fence_compute';
 import { fenceEvacuate } from './fence_evacuate';
 import { novaEvacuate } from './NovaEvacuate';
 import { novaComputeWait } from './nova-compute-wait';
+import { SERVICE_AGENTS } from './openstack-services';
 
 export const AGENTS: Record<string, AgentEntry> = {
   fence_compute: fenceCompute,
   fence_evacuate: fenceEvacuate,
   NovaEvacuate: novaEvacuate,
   'nova-compute-wait': novaComputeWait,
+  ...SERVICE_AGENTS,
 };

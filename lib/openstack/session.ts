@@ -4,6 +4,7 @@
  * from the cache, a new one is obtained and the request is sent once more).
  */
 import type { Logger } from '../log';
+import { ConfigError } from './config';
 import { HttpClient, type HttpRequest, type HttpResponse } from './http';
 import { authenticate, findEndpoint, type TokenInfo } from './keystone';
 import { TokenCache, tokenCacheKey } from './token-cache';
@@ -19,6 +20,8 @@ export class Session {
   private readonly rejected = new Set<string>();
   private readonly endpoints = new Map<string, string>();
   private readonly cache?: TokenCache;
+  /** the token in hand came from the cache (its catalog may predate endpoints registered since) */
+  private cachedToken?: string;
 
   constructor(readonly config: CloudConfig, readonly log: Logger) {
     this.http = new HttpClient(config, log);
@@ -39,10 +42,12 @@ export class Session {
     if (cached && !this.rejected.has(cached.token)) {
       this.log.debug(`using the cached Keystone token (valid until ${cached.expiresAt})`);
       this.current = cached;
+      this.cachedToken = cached.token;
       return cached;
     }
     const fresh = await authenticate(this.http, this.config, this.log);
     this.current = fresh;
+    this.cachedToken = undefined;
     this.cache?.save(fresh);
     return fresh;
   }
@@ -60,8 +65,20 @@ export class Session {
   async endpoint(serviceType: string): Promise<string> {
     const known = this.endpoints.get(serviceType);
     if (known) return known;
-    const { catalog } = await this.token();
-    const url = findEndpoint(catalog, serviceType, this.config.interface, this.config.regionName).replace(/\/+$/, '');
+    const tok = await this.token();
+    let found: string;
+    try {
+      found = findEndpoint(tok.catalog, serviceType, this.config.interface, this.config.regionName);
+    } catch (e) {
+      // a token cached before this service's endpoints were registered carries an old catalog: get a fresh one
+      if (!(e instanceof ConfigError) || this.cachedToken !== tok.token) throw e;
+      this.log.info(`the cached Keystone token's catalog has no ${serviceType} endpoint: requesting a new token`);
+      this.rejected.add(tok.token);
+      if (this.current?.token === tok.token) this.current = undefined;
+      this.cache?.drop(tok.token);
+      found = findEndpoint((await this.token()).catalog, serviceType, this.config.interface, this.config.regionName);
+    }
+    const url = found.replace(/\/+$/, '');
     this.endpoints.set(serviceType, url);
     this.log.debug(`${serviceType} endpoint (${this.config.interface}${this.config.regionName ? `, ${this.config.regionName}` : ''}): ${url}`);
     return url;

@@ -63,3 +63,14 @@ export async function waitFor(fn: () => boolean, timeoutMs = 2000): Promise<void
     await sleep(10);
   }
 }
+
+/** A free loopback port. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}

@@ -13,23 +13,13 @@ import {
 } from '../../lib/daemon';
 import { httpProbe } from '../../lib/daemon-health';
 import { capture } from './capture';
-import { tmpDir, rmDir, sleep } from '../fake/harness';
+import { tmpDir, rmDir, sleep, freePort } from '../fake/harness';
 
 const DAEMON = path.resolve(__dirname, '../daemons/fake-service');
 let dir: string;
 let port = 0;
 const started: number[] = [];
 
-/** a free loopback port */
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function writeConf(name: string, opts: Record<string, string>): string {
   const file = path.join(dir, name);

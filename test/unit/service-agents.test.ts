@@ -13,7 +13,7 @@ import { judgeServices, v3AuthUrl, serviceTime } from '../../lib/daemon-health';
 import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';
 import { cinderOf } from '../fake/cinder-fake';
 import { capture } from './capture';
-import { tmpDir, rmDir } from '../fake/harness';
+import { tmpDir, rmDir, freePort } from '../fake/harness';
 import type { CinderService } from '../../lib/openstack/types';
 
 const DAEMON = path.resolve(__dirname, '../daemons/fake-service');
@@ -24,15 +24,6 @@ let port = 0;
 const pids: number[] = [];
 const savedStateDir = process.env.OPENSTACK_HA_AGENTS_STATE_DIR;
 
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function conf(name: string, fakeOpts: Record<string, string>, defaults: Record<string, string> = {}): string {
   const file = path.join(dir, name);

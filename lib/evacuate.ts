@@ -34,6 +34,7 @@ import * as path from 'node:path';
 import type { Logger } from './log';
 import type { Cloud, NovaAggregate, NovaClient, NovaMigration, NovaServer, NovaService } from './openstack/types';
 import { OpenStackError } from './openstack/types';
+import { compareMicroversions } from './openstack/nova';
 
 export const EVACUABLE_TAG = 'evacuable';
 export const MARKER = 'openstack-ha-agents:';
@@ -198,13 +199,17 @@ export function checkGuards(services: NovaService[], policy: Pick<EvacuationPoli
 
 // ---- tags ----------------------------------------------------------------------------------------------------
 
-/** Which of these servers are evacuable under the reference rules (flavor extra_specs or image tag). */
-export async function selectEvacuable(cloud: Cloud, servers: NovaServer[], instanceFiltering: boolean, log: Logger): Promise<{ keep: NovaServer[]; filtered: NovaServer[] }> {
-  if (!instanceFiltering || servers.length === 0) return { keep: servers, filtered: [] };
+export interface EvacuableTags { flavorIds?: Set<string>; flavorNames: Set<string>; imageIds: Set<string> }
+
+/**
+ * The flavors and images tagged evacuable. Flavor ids are only needed below microversion 2.47 (later servers embed
+ * their flavor's extra_specs).
+ */
+export async function prefetchTags(cloud: Cloud, log: Logger): Promise<EvacuableTags> {
   const nova = cloud.nova();
-  const embedded = servers.some((s) => s.flavorExtraSpecs !== undefined);
+  const embedded = compareMicroversions(await nova.microversion(), '2.47') >= 0;
   const [flavorIds, flavorNames, imageIds] = await Promise.all([
-    embedded ? Promise.resolve(new Set<string>()) : nova.evacuableFlavorIds(),
+    embedded ? Promise.resolve(undefined) : nova.evacuableFlavorIds(),
     nova.evacuableFlavorNames(),
     cloud.images().evacuableImageIds().catch((e: unknown) => {
       // a cloud without Glance in the catalog (or an unreachable one) must not block the evacuation
@@ -212,6 +217,17 @@ export async function selectEvacuable(cloud: Cloud, servers: NovaServer[], insta
       return new Set<string>();
     }),
   ]);
+  return { flavorIds, flavorNames, imageIds };
+}
+
+/** Which of these servers are evacuable under the reference rules (flavor extra_specs or image tag). */
+export async function selectEvacuable(cloud: Cloud, servers: NovaServer[], instanceFiltering: boolean, log: Logger,
+  prefetched?: Promise<EvacuableTags>): Promise<{ keep: NovaServer[]; filtered: NovaServer[] }> {
+  if (!instanceFiltering || servers.length === 0) return { keep: servers, filtered: [] };
+  const tags = await (prefetched ?? prefetchTags(cloud, log));
+  const embedded = servers.some((s) => s.flavorExtraSpecs !== undefined);
+  const flavorIds = embedded ? new Set<string>() : (tags.flavorIds ?? await cloud.nova().evacuableFlavorIds());
+  const { flavorNames, imageIds } = tags;
   if (flavorIds.size === 0 && flavorNames.size === 0 && imageIds.size === 0) {
     log.debug('no flavor or image is tagged evacuable: evacuating every instance');
     return { keep: servers, filtered: [] };
@@ -430,16 +446,23 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
     }
   }
 
-  // 3. force down, disable, marker (resuming keeps the epoch of the first attempt)
+  // 3. force down, disable, marker (resuming keeps the epoch of the first attempt), in one request from 2.53; the
+  //    listings (5.) and the tag lookups run meanwhile: none of them depends on the service's state
   const since = markerSince(own.disabledReason) ?? startedAt;
   report.since = since;
-  if (!opts.skipForceDown) {
-    if (!own.forcedDown) {
-      await nova.setForcedDown(host, true);
-      log.info(`forced nova-compute on ${host} down`);
+  const fence = opts.skipForceDown ? Promise.resolve() : (async () => {
+    const text = markerText('evacuating', since, opts.by ? `by ${opts.by}` : '');
+    try {
+      await nova.fenceService(own, text);
+    } catch (e) {
+      // the marker is a courtesy; forced down is not
+      if (!own.forcedDown) await nova.setForcedDown(host, true);
+      log.warn(`could not record "${text}" on ${host}'s nova-compute: ${errText(e)}`);
     }
-    await setMarker(nova, host, markerText('evacuating', since, opts.by ? `by ${opts.by}` : ''), log);
-  }
+    if (!own.forcedDown) log.info(`forced nova-compute on ${host} down`);
+  })();
+  const tags = opts.instanceFiltering ? prefetchTags(cloud, log) : undefined;
+  tags?.catch(() => undefined);
 
   // 5. what Nova says about each instance
   const [servers, migrations] = await Promise.all([
@@ -448,6 +471,7 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
       log.warn(`could not list the evacuations from ${host}: ${errText(e)}`);
       return [] as NovaMigration[];
     }),
+    fence,
   ]);
   report.total = servers.length;
   const recent = migrations.filter((m) => !(novaTime(m.createdAt) < since - 60));
@@ -475,7 +499,7 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
       candidates.push(s);
     }
   }
-  const { keep, filtered } = await selectEvacuable(cloud, candidates, opts.instanceFiltering, log);
+  const { keep, filtered } = await selectEvacuable(cloud, candidates, opts.instanceFiltering, log, tags);
   for (const s of filtered) record(s, 'not-evacuable', { reason: 'not tagged evacuable' });
   log.info(`evacuating ${keep.length} of ${servers.length} instance(s) from ${host} with ${policy.workers} worker(s)` +
     (tracked.size ? ` (${tracked.size} already in progress)` : ''));

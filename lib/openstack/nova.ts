@@ -166,6 +166,15 @@ export class Nova implements NovaClient {
     await this.updateService(host, binary, { forced_down: forcedDown }, 'force-down', { forced_down: forcedDown });
   }
 
+  async fenceService(service: NovaService, reason: string): Promise<void> {
+    if (typeof service.id === 'string' && await this.atLeast('2.53')) {
+      await this.call('PUT', `/os-services/${encodeURIComponent(service.id)}`, { forced_down: true, status: 'disabled', disabled_reason: reason });
+      return;
+    }
+    await this.setForcedDown(service.host, true, service.binary);
+    await this.disableService(service.host, reason, service.binary);
+  }
+
   async enableService(host: string, binary = COMPUTE): Promise<void> {
     await this.updateService(host, binary, { status: 'enabled' }, 'enable', {});
   }

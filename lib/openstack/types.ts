@@ -145,6 +145,8 @@ export interface NovaClient {
   /** PUT os-services/{id} {forced_down} (>= 2.53) or PUT os-services/force-down {host, binary, forced_down} (2.11) */
   setForcedDown(host: string, forcedDown: boolean, binary?: string): Promise<void>;
   enableService(host: string, binary?: string): Promise<void>;
+  /** force this service down and disable it with a reason: one PUT from 2.53 (the service as listed), two before */
+  fenceService(service: NovaService, reason: string): Promise<void>;
   disableService(host: string, reason?: string, binary?: string): Promise<void>;
   listHypervisors(): Promise<NovaHypervisor[]>;
   /** every server on that compute host, across all projects, following pagination */

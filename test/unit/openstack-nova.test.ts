@@ -79,6 +79,24 @@ describe('Nova client', () => {
       expect(listed).toMatchObject({ id: svc.id, host: 'compute2', status: 'disabled', state: 'up', forcedDown: false, disabledReason: null });
     });
 
+    it('fences a listed service in one PUT from 2.53, in the two 2.11 calls below', async () => {
+      await start();
+      let nova = fc!.cloud.nova();
+      const [svc] = await nova.listServices({ host: 'compute2', binary: 'nova-compute' });
+      await nova.fenceService(svc, 'openstack-ha-agents: evacuating since 1 by n1');
+      expect(calls('PUT', /os-services/).map((r) => [r.path.replace('/compute/v2.1', ''), r.body])).toEqual([
+        [`/os-services/${svc.id}`, { forced_down: true, status: 'disabled', disabled_reason: 'openstack-ha-agents: evacuating since 1 by n1' }],
+      ]);
+      expect(fc!.fake.state.service('compute2')).toMatchObject({ forcedDown: true, status: 'disabled', disabledReason: 'openstack-ha-agents: evacuating since 1 by n1' });
+      await fc!.close();
+      await start({ maxMicroversion: '2.20' });
+      nova = fc!.cloud.nova();
+      const [old] = await nova.listServices({ host: 'compute2', binary: 'nova-compute' });
+      await nova.fenceService(old, 'r');
+      expect(calls('PUT', /os-services/).map((r) => r.path.replace('/compute/v2.1', ''))).toEqual(['/os-services/force-down', '/os-services/disable-log-reason']);
+      expect(fc!.fake.state.service('compute2')).toMatchObject({ forcedDown: true, status: 'disabled', disabledReason: 'r' });
+    });
+
     it('uses the 2.11 host/binary forms below 2.53', async () => {
       await start({ maxMicroversion: '2.20' });
       const nova = fc!.cloud.nova();

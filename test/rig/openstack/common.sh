@@ -70,6 +70,14 @@ compute_cmd() {
   echo "$OS_RIG_DIR/bin/nova-compute --config-file $ETC/nova/nova.conf --config-file $ETC/nova/$1.conf"
 }
 
+# unmount whatever is mounted under $OS_RIG_DIR/state (cinder.sh's share bind mount), deepest first
+unmount_state() {
+  local m
+  for m in $(awk -v d="$OS_RIG_DIR/state/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+}
+
 now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
 RIG_T0=${RIG_T0:-$(now_ms)}
 ts() { local d=$(($(now_ms) - RIG_T0)); printf '[%3d.%01ds] %s\n' $((d / 1000)) $((d % 1000 / 100)) "$*"; }

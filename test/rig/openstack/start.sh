@@ -54,6 +54,7 @@ STATE=$OS_RIG_DIR/state
 STAMP="layout=$RIG_LAYOUT neutron=$NEUTRON $(dpkg-query -W -f='${Package}=${Version} ' python3-nova python3-keystone \
   python3-placement python3-glance python3-neutron mariadb-server 2>/dev/null)"
 if [ $FRESH = 1 ]; then
+  unmount_state   # cinder.sh's share mount, if a stop was skipped
   rm -rf "$STATE" "$LOGDIR.prev"
   mv "$LOGDIR" "$LOGDIR.prev"
   mkdir -p "$LOGDIR"

@@ -56,6 +56,8 @@ if [ -d "$RUN" ]; then
   stop_group epmd mariadb
   rm -f "$RUN"/*.pid
 fi
+# cinder.sh bind-mounts its volume share under the state directory: undo that (before a --wipe or --fresh)
+unmount_state
 echo "stop: $STOPPED services ($PROCS processes) stopped; logs kept in $LOGDIR"
 if [ $WIPE = 1 ]; then
   rm -rf "$OS_RIG_DIR/state" "$OS_RIG_DIR/rig.env" "$OS_RIG_DIR/admin-openrc" "$RUN"

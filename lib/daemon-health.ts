@@ -183,9 +183,11 @@ export interface ServiceWanted { binary: string; hosts: string[]; backendPrefix?
 
 /**
  * Judge os-services entries: every wanted host present, up and enabled (for cinder-volume without a backend list:
- * every HOST@* entry, at least one). During start, each must also have reported since the daemon started.
+ * every HOST@* entry, at least one). During start, each must also have reported since the daemon started; with
+ * `seen` (cinder-volume), twice, in seconds after the start's.
  */
-export function judgeServices(list: (CinderService | NovaService)[], want: ServiceWanted, startedAt: number | undefined): Health {
+export function judgeServices(list: (CinderService | NovaService)[], want: ServiceWanted, startedAt: number | undefined,
+  seen?: Map<string, Set<number>>): Health {
   const mine = list.filter((s) => s.binary === want.binary);
   let entries: (CinderService | NovaService)[];
   const names: string[] = [];
@@ -209,9 +211,21 @@ export function judgeServices(list: (CinderService | NovaService)[], want: Servi
     if (startedAt !== undefined && !(serviceTime(e.updatedAt) >= startedAt - REPORT_SLACK_MS)) {
       return { ok: false, reason: `${label} has not reported since the daemon started (last report ${e.updatedAt ?? 'never'})` };
     }
+    if (startedAt !== undefined && seen !== undefined) {
+      // updated_at has a 1 s resolution and the first write comes before the driver is initialised: wait for a
+      // second, later report (the periodic one, after init_host) in a later second than the start
+      const t = serviceTime(e.updatedAt);
+      const times = seen.get(e.host) ?? new Set<number>();
+      if (t >= Math.floor(startedAt / 1000) * 1000 + 1000) times.add(t);
+      seen.set(e.host, times);
+      if (times.size < 2) return { ok: false, reason: `${label} has not reported twice since the daemon started (last report ${e.updatedAt ?? 'never'})` };
+    }
   }
   return { ok: true };
 }
+
+/** Reports seen per cinder-volume host during this process's start (see judgeServices). */
+const seenDuringStart = new Map<string, Set<number>>();
 
 /** Cinder os-services health of this agent's service (cinder-scheduler, cinder-backup, cinder-volume). */
 export async function cinderServicesHealth(ctx: OcfContext, rec: DaemonRecord, binary: string, starting: boolean): Promise<Health> {
@@ -229,7 +243,7 @@ export async function cinderServicesHealth(ctx: OcfContext, rec: DaemonRecord, b
   const cloud = openCloud(serviceCloudParams(ctx), ctx.log, ctx.env);
   try {
     const list = await cloud.cinder().listServices({ binary });
-    return judgeServices(list, want, starting ? rec.startedAt : undefined);
+    return judgeServices(list, want, starting ? rec.startedAt : undefined, binary === 'cinder-volume' ? seenDuringStart : undefined);
   } catch (e) {
     return failure(e, ctx);
   } finally {

@@ -26,13 +26,8 @@ T_ALL=$(now)
 fail_early() { say "ERROR: $*"; cleanup; echo "0 passed, 1 failed"; exit 1; }
 
 # one Pacemaker cluster per machine: refuse to break somebody else's
-cluster_alive() {
-  local p
-  for p in $(pgrep -x corosync; pgrep -x pacemakerd); do   # (pgrep -x 'a|b' > 15 characters matches nothing)
-    case $(ps -o stat= -p "$p" 2>/dev/null) in Z*|'') ;; *) return 0 ;; esac
-  done
-  return 1
-}
+# shellcheck source=../rig/lib.sh
+. test/rig/lib.sh   # cluster_alive
 for _ in $(seq 1 30); do cluster_alive || break; sleep 1; done
 if cluster_alive; then
   echo "controlplane: a Pacemaker cluster is already running on this machine (another test run?): not touching it" >&2

@@ -23,13 +23,8 @@ T_ALL=$(now)
 
 # Only one Pacemaker cluster and one OpenStack rig can run on a machine (fixed ports, /var/lib/pacemaker): refuse
 # to start over somebody else's (e.g. a concurrent npm test), instead of breaking it.
-cluster_alive() { # a live (not zombie) corosync or pacemakerd
-  local p
-  for p in $(pgrep -x 'corosync|pacemakerd'); do
-    case $(ps -o stat= -p "$p" 2>/dev/null) in Z*|'') ;; *) return 0 ;; esac
-  done
-  return 1
-}
+# shellcheck source=../rig/lib.sh
+. test/rig/lib.sh   # cluster_alive
 # a cluster stopped just before (npm test's) may take a few seconds to be gone
 for _ in $(seq 1 30); do cluster_alive || break; sleep 1; done
 if cluster_alive; then

@@ -50,3 +50,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends "$@" >>"$log" 2>&1 || _apt_fail "apt-get install failed"
   for p in $(apt_missing "$@"); do _apt_fail "$p is still not installed"; done
 }
+
+# A live (not zombie) corosync or pacemakerd on this machine. (pgrep -x 'corosync|pacemakerd' matches nothing:
+# pgrep never matches patterns longer than 15 characters with -x.)
+cluster_alive() {
+  local p
+  for p in $(pgrep -x corosync; pgrep -x pacemakerd); do
+    case $(ps -o stat= -p "$p" 2>/dev/null) in Z*|'') ;; *) return 0 ;; esac
+  done
+  return 1
+}

@@ -46,7 +46,7 @@ teardown_file() {
   # verify_evacuation: the engine follows each instance through real Nova's os-migrations and server state
   pcs resource create nova-evacuate ocf:openstack:NovaEvacuate "${CREDS_OCF[@]}" verify_evacuation=true \
       op monitor interval=5s
-  wait_for 60 started fence-power
+  power_device_started fence-power 60
   wait_for 60 started fence-nova
   wait_for 60 started nova-evacuate
   run crm_mon -1

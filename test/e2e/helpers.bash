@@ -25,9 +25,9 @@ wait_for() { # wait_for SECONDS command...
 }
 attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
 attr_is() { [ "$(attr "$1")" = "$2" ]; }
-started() { # started, not pending, not failed
-  crm_mon -1 --output-as=xml 2>/dev/null | grep "<resource id=\"$1\"" | grep 'role="Started"' | grep -v 'pending=' | grep -q 'failed="false"'
-}
+# shellcheck source=../rig/lib.sh
+. "$BATS_TEST_DIRNAME/../rig/lib.sh"
+started() { resource_started "$1"; }
 service_is() { [ "$(osctl service "$1")" = "$2" ]; }
 
 # attr_watch HOST FILE: record every change of HOST's evacuate attribute ("EPOCH_MS VALUE" lines) until killed

@@ -12,9 +12,9 @@ wait_for() { # wait_for SECONDS command...
 }
 attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
 attr_is() { [ "$(attr "$1")" = "$2" ]; }
-started() { # started, not pending, not failed
-  crm_mon -1 --output-as=xml 2>/dev/null | grep "<resource id=\"$1\"" | grep 'role="Started"' | grep -v 'pending=' | grep -q 'failed="false"'
-}
+# shellcheck source=../rig/lib.sh
+. "$BATS_TEST_DIRNAME/../rig/lib.sh"
+started() { resource_started "$1"; }
 evacuations() { # number of evacuate calls per server of a host, as "id count" lines
   fake_get state | python3 -c '
 import json, sys, collections
@@ -77,7 +77,7 @@ teardown_file() {
   pcs stonith level add 1 compute2 fence-power fence-nova --force
   pcs stonith level add 1 node1 fence-power fence-nova
   wait_for 120 started fence-nova
-  wait_for 120 started fence-power
+  power_device_started fence-power 90
   # the device's monitor ran our agent without error
   ! crm_mon -1 | grep -qi 'failed'
 }

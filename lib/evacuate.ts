@@ -329,7 +329,12 @@ async function requestEvacuation(nova: NovaClient, s: NovaServer, host: string, 
       const moved = await movedAway(nova, s.id, host);
       if (moved) return { kind: 'conflict', why: moved };
       if (e.status === 400 && /still in use/i.test(last) && mayForceDown) {
-        // Nova still sees the service up (forced_down lost, or the service came back): force it down again
+        // Nova sees the service up: forced_down was lost, or the host came back and was unfenced. Only the first
+        // is ours to correct: a host no longer disabled by this evacuation is in service again
+        const [svc] = await nova.listServices({ host, binary: 'nova-compute' }).catch(() => [] as NovaService[]);
+        if (!svc || svc.status !== 'disabled' || !(svc.disabledReason ?? '').startsWith(MARKER)) {
+          return { kind: 'failed', reason: `${host} is back in service (${svc ? `${svc.status}, ${svc.disabledReason ?? 'no reason'}` : 'unknown'}): not forcing it down` };
+        }
         log.warn(`Nova says ${host}'s nova-compute is still in use; forcing it down again before retrying ${s.id}`);
         await nova.setForcedDown(host, true).catch((fe: unknown) => log.warn(`force down ${host}: ${errText(fe)}`));
         continue;
@@ -602,7 +607,13 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
     const moved = r.instances.filter((i) => i.outcome === 'evacuated' || i.outcome === 'accepted' || i.outcome === 'in-progress').length;
     const wanted = r.instances.filter((i) => i.outcome !== 'not-evacuable' && i.outcome !== 'skipped').length;
     const state = r.failed.length ? `evacuation incomplete, ${r.failed.length} of ${wanted} failed,` : `evacuated ${moved}/${wanted}${policy.verify ? ' verified' : ''}`;
-    await setMarker(nova, host, markerText(state, since), log);
+    // only over our own marker: the host may have been unfenced (enabled) meanwhile, which must stand
+    const [now] = await nova.listServices({ host, binary: 'nova-compute' }).catch(() => [] as NovaService[]);
+    if (now && now.status === 'disabled' && (now.disabledReason ?? '').startsWith(MARKER)) {
+      await setMarker(nova, host, markerText(state, since), log);
+    } else {
+      log.info(`${host}'s nova-compute is no longer disabled by this evacuation (${now ? now.status : 'unknown'}): its state is left alone`);
+    }
   }
   writeReport(opts.reportDir, r, log);
   return r;

@@ -228,6 +228,40 @@ describe('evacuation engine under faults (simulator)', () => {
     expect(lines.some((m) => m.startsWith('evacuation report {'))).toBe(true);
   });
 
+  it('a host unfenced (enabled) before the evacuation finishes stays enabled: the final marker is not written over it', async () => {
+    const { st, servers } = await setup(3, { evacuateDelayMs: 300 });
+    let n = 0;
+    const r = await evacuateHost(fc!.cloud, options({
+      onAccepted: () => { if (++n === 3) { const s = st.service(HOST)!; s.status = 'enabled'; s.disabledReason = null; } },
+    }), fc!.log);
+    expectNoneLostNoneTwice(servers, r);
+    expect(st.service(HOST)!.status).toBe('enabled');
+    expect(st.service(HOST)!.disabledReason).toBeNull();
+  });
+
+  it('"still in use": forced_down lost on a host still fenced is forced down again; a host unfenced meanwhile is not', async () => {
+    const { st, servers } = await setup(4);
+    const looksUp = () => { const s = st.service(HOST)!; s.forcedDown = false; s.killedAt = undefined; };
+    let n = 0;
+    const r = await evacuateHost(fc!.cloud, options({ policy: { workers: 1 }, onAccepted: () => { if (++n === 1) looksUp(); } }), fc!.log);
+    expectNoneLostNoneTwice(servers, r);
+    expect(st.service(HOST)!.forcedDown).toBe(true);
+
+    const more = st.addServers('compute3', 3, { flavor: 'm1.evacuable' });
+    st.killService('compute3');
+    let m = 0;
+    const r3 = await evacuateHost(fc!.cloud, options({ host: 'compute3', policy: { workers: 1 }, onAccepted: () => {
+      if (++m === 1) { const s = st.service('compute3')!; s.forcedDown = false; s.killedAt = undefined; s.status = 'enabled'; s.disabledReason = null; }
+    } }), fc!.log);
+    expect(st.service('compute3')!.forcedDown).toBe(false);
+    expect(st.service('compute3')!.status).toBe('enabled');
+    // (compute3 also holds instances the first evacuation placed there) all but the first request fail, unforced
+    expect(r3.total).toBeGreaterThanOrEqual(3);
+    expect(r3.failed.length).toBe(r3.total - 1);
+    expect(r3.failed.every((f) => /compute3 is back in service/.test(f.reason))).toBe(true);
+    for (const s of more) expect(liveEvacuations(s.id)).toBeLessThanOrEqual(1);
+  });
+
   it('enables a reserved host (one sharing an aggregate first) before the first evacuation', async () => {
     const { st, servers } = await setup(4);
     st.addComputeHost('spare1'); st.addComputeHost('spare2');

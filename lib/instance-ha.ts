@@ -261,6 +261,14 @@ export async function unfenceHost(cloud: Cloud, host: string, log: Logger): Prom
     throw e;
   }
   log.info(`cleared forced_down of nova-compute on ${host}`);
+  // Nova's API updates the scheduler's COMPUTE_STATUS_DISABLED trait of the host only while its service is up; the
+  // host was enabled while forced down, so the trait may still exclude it (until a periodic task, up to a minute):
+  // enabling it again now that it is up has the API tell the compute service
+  try {
+    await nova.enableService(host);
+  } catch (e) {
+    log.warn(`could not re-enable nova-compute on ${host} after clearing forced_down: ${(e as Error).message}`);
+  }
   return { forcedDown: false };
 }
 

@@ -102,8 +102,12 @@ describe('unfenceHost', () => {
     expect(st.service('compute2')!.status).toBe('enabled');
     expect(st.service('compute2')!.forcedDown).toBe(true);
     st.reviveService('compute2');
+    const before = st.requests.length;
     r = await unfenceHost(fc.cloud, 'compute2', fc.log);
     expect(r.forcedDown).toBe(false);
     expect(st.service('compute2')!.forcedDown).toBe(false);
+    // once up, enabled again: real Nova syncs the scheduler's COMPUTE_STATUS_DISABLED trait only for an up service
+    const puts = st.requests.slice(before).filter((q) => q.method === 'PUT').map((q) => q.body);
+    expect(puts).toEqual([{ forced_down: false }, { status: 'enabled' }]);
   });
 });

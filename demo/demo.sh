@@ -77,6 +77,10 @@ echo "[  0.0 s] compute2 fails"
 ( stonith_admin --fence compute2 --timeout 60 >"$DEMO/fence.out" 2>&1 && date +%s%3N >"$DEMO/fenced" ) &
 node demo/watch.cjs --host compute2 --since "$T0" --state-url "$FAKE/_fake/state" --fenced-file "$DEMO/fenced" --timeout 90
 
+say "what instance HA sees now (openstack-ha-agents status, read-only)"
+OS_AUTH_URL="$AUTH_URL" OS_USERNAME=admin OS_PASSWORD=admin OS_PROJECT_NAME=admin OS_INTERFACE=public \
+  OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default dist/openstack-ha-agents status | sed 's/^/   /'
+
 say "compute2 comes back: unfencing (fence-nova 'on' waits for the evacuation, then re-enables it in Nova)"
 post revive '{"host":"compute2"}'
 stonith_admin --unfence compute2 --timeout 60 >/dev/null && echo "   unfenced"
@@ -84,4 +88,4 @@ curl -fsS "$FAKE/_fake/state" | python3 -c '
 import json, sys
 s = [x for x in json.load(sys.stdin)["services"] if x["host"] == "compute2"][0]
 print("   nova-compute on compute2: state %(state)s, status %(status)s, forced_down %(forced_down)s" % s)'
-echo "   log lines of our agents:"; grep -h 'NovaEvacuate\|fence_compute' "$RIG_DIR/ra.log" | grep -v DEBUG | tail -5 | sed 's/^/   /'
+echo "   log lines of our agents:"; grep -h 'NovaEvacuate\|fence_compute' "$RIG_DIR/ra.log" | grep -v 'DEBUG\|evacuation report {' | tail -5 | sed 's/^/   /'

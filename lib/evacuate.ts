@@ -357,8 +357,9 @@ function latestPerInstance(migrations: NovaMigration[]): Map<string, NovaMigrati
 }
 
 function humanLine(r: InstanceRecord): string {
-  const where = r.to ? `${r.from} -> ${r.to}` : r.from;
-  return `instance ${r.id} (${r.name}): ${r.outcome} ${where}${r.status ? ` ${r.status}` : ''}` +
+  // the status is the one seen last: on the new host once verified, before the evacuation otherwise
+  const where = r.to ? `${r.from} -> ${r.to}${r.status ? ` ${r.status}` : ''}` : `from ${r.from}${r.status ? ` (was ${r.status})` : ''}`;
+  return `instance ${r.id} (${r.name}): ${r.outcome} ${where}` +
     `${r.attempts ? `, ${r.attempts} attempt${r.attempts > 1 ? 's' : ''}` : ''}${r.reason ? ` (${r.reason})` : ''}`;
 }
 

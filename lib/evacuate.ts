@@ -34,7 +34,7 @@ import * as path from 'node:path';
 import type { Logger } from './log';
 import type { Cloud, NovaAggregate, NovaClient, NovaMigration, NovaServer, NovaService } from './openstack/types';
 import { OpenStackError } from './openstack/types';
-import { compareMicroversions } from './openstack/nova';
+import { compareMicroversions, forEachLimited } from './openstack/nova';
 
 export const EVACUABLE_TAG = 'evacuable';
 export const MARKER = 'openstack-ha-agents:';
@@ -286,17 +286,6 @@ async function setMarker(nova: NovaClient, host: string, text: string, log: Logg
   }
 }
 
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
-}
-
 /** Why the instance is no longer ours to evacuate (moving, or on another host), or undefined. */
 async function movedAway(nova: NovaClient, id: string, host: string): Promise<string | undefined> {
   try {
@@ -544,7 +533,7 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
       log.error(`evacuation of ${s.id} (${s.name}) from ${host} failed: ${r.reason}`);
     }
   };
-  await pool(keep, policy.workers, request);
+  await forEachLimited(keep, policy.workers, request);
 
   // 7. verification
   if (policy.verify && tracked.size > 0) {
@@ -560,7 +549,7 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
         continue;
       }
       const retry: NovaServer[] = [];
-      await pool([...tracked.values()], policy.workers, async (s) => {
+      await forEachLimited([...tracked.values()], policy.workers, async (s) => {
         const m = migs.get(s.id);
         // a migration still running needs no server lookup
         if (m && !MIGRATION_DONE.has(m.status) && !MIGRATION_FAILED.has(m.status)) return;
@@ -596,7 +585,7 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
           }
         }
       });
-      if (retry.length) await pool(retry, policy.workers, request);
+      if (retry.length) await forEachLimited(retry, policy.workers, request);
     }
     for (const s of tracked.values()) {
       record(s, 'failed', { reason: `not running elsewhere within ${policy.verifyTimeoutSec} s` });

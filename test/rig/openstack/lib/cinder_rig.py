@@ -167,14 +167,19 @@ def create_volume(name, size, timeout):
         time.sleep(0.5)
 
 
-def delete_volume(vid, timeout):
+def delete_and_wait(what, path, timeout):
+    """DELETE path, then wait until GET answers 404."""
     api = Api()
-    api.cinder('DELETE', '/volumes/%s' % vid, ok=(202, 404))
+    api.cinder('DELETE', path, ok=(202, 404))
     deadline = time.time() + timeout
-    while api.cinder('GET', '/volumes/%s' % vid, ok=(200, 404)).status_code != 404:
+    while api.cinder('GET', path, ok=(200, 404)).status_code != 404:
         if time.time() > deadline:
-            die('volume %s not deleted after %ss' % (vid, timeout))
+            die('%s not deleted after %ss' % (what, timeout))
         time.sleep(0.5)
+
+
+def delete_volume(vid, timeout):
+    delete_and_wait('volume %s' % vid, '/volumes/%s' % vid, timeout)
     print('deleted %s' % vid)
 
 
@@ -212,13 +217,7 @@ def backup(vid, timeout):
 
 
 def delete_backup(bid, timeout):
-    api = Api()
-    api.cinder('DELETE', '/backups/%s' % bid, ok=(202, 404))
-    deadline = time.time() + timeout
-    while api.cinder('GET', '/backups/%s' % bid, ok=(200, 404)).status_code != 404:
-        if time.time() > deadline:
-            die('backup %s not deleted after %ss' % (bid, timeout))
-        time.sleep(0.5)
+    delete_and_wait('backup %s' % bid, '/backups/%s' % bid, timeout)
     print('deleted backup %s' % bid)
 
 

@@ -15,6 +15,9 @@ count_tap() { # count_tap FILE: add a TAP stream's results
   passed=$((passed + ok)); failed=$((failed + nok))
 }
 
+step "packages the tests need (resource-agents' DTD for the unit tests, Pacemaker, the bench references)"
+bash test/rig/pacemaker/install.sh || broken+=(rig-install)
+
 step "type check"
 npm run -s typecheck || broken+=(typecheck)
 
@@ -29,9 +32,6 @@ fi
 
 step "build"
 if npm run -s build; then
-  step "packages the CLI and Pacemaker tests need"
-  bash test/rig/pacemaker/install.sh || broken+=(rig-install)
-
   step "CLI tests of the built binary (bats)"
   bash test/cli/run.sh | tee "$OUT/cli.tap"
   [ "${PIPESTATUS[0]}" -eq 0 ] || broken+=(cli)

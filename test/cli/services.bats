@@ -9,6 +9,8 @@ DAEMON="$ROOT/test/daemons/fake-service"
 
 # the daemons run as nobody/cinder: everything they read lives in a world-readable directory (bats' are 0700)
 setup_file() {
+  # the agents' default user: created as cinder-common's postinst would (the package itself is not needed here)
+  if [ "$(id -u)" -eq 0 ]; then . "$ROOT/test/rig/lib.sh"; system_user cinder; fi
   WORK=$(mktemp -d /tmp/oha-svc-bats.XXXXXX)
   chmod 755 "$WORK"
   export WORK LINKS="$WORK/bin"

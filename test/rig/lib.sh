@@ -83,3 +83,21 @@ power_device_started() {
   echo "$name did not start after a cleanup either" >&2
   return 1
 }
+
+# system_user NAME: the system user, group and directories that Debian's OpenStack packages create for a service
+# (openstack-pkg-tools' pkgos_var_user_group, run by e.g. cinder-common's postinst): the reserved uid/gid of
+# nova/cinder/glance, home /var/lib/NAME (0750, nova 0755), shell /bin/false, /var/log/NAME owned NAME:adm 0750.
+# Idempotent; needs root. For suites that run daemons as that user without installing the package.
+system_user() {
+  local name=$1 ids=()
+  case $name in
+    nova) ids=(64060) ;; cinder) ids=(64061) ;; glance) ids=(64062) ;;
+  esac
+  getent group "$name" >/dev/null || addgroup --quiet --system ${ids:+--gid "${ids[0]}"} "$name"
+  getent passwd "$name" >/dev/null || adduser --system --home "/var/lib/$name" --no-create-home --quiet \
+    --disabled-password --shell /bin/false --group ${ids:+--uid "${ids[0]}"} "$name"
+  mkdir -p "/var/lib/$name" "/var/log/$name"
+  chown "$name:$name" "/var/lib/$name"
+  if [ "$name" = nova ]; then chmod 755 "/var/lib/$name"; else chmod 750 "/var/lib/$name"; fi
+  chown "$name:adm" "/var/log/$name"; chmod 750 "/var/log/$name"
+}

@@ -79,6 +79,7 @@ done
 # the mappers (as neutron-db-manage does).
 printf '#!%s\nimport sys\nimport neutron.db.migration.models.head  # noqa: F401 (see start.sh)\nimport sqlalchemy.orm\nsqlalchemy.orm.configure_mappers()\nfrom %s import main\nsys.exit(main())\n' \
   "$PY" neutron.cmd.eventlet.server >"$OS_RIG_DIR/bin/neutron-server"
+chmod +x "$OS_RIG_DIR/bin/neutron-server"
 
 authsec() { # keystone credentials of service user $1 (password = user name)
   printf 'auth_url = http://127.0.0.1:5000/v3\nauth_type = password\nproject_domain_name = Default\n'

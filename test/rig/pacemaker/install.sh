@@ -8,7 +8,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/env.sh"
 
 PACKAGES=(pacemaker pacemaker-cli-utils corosync pcs resource-agents fence-agents libxml2-utils time binutils curl
-  faketime python3-novaclient python3-keystoneauth1) # the last three: npm run bench and its smoke test (test/cli/bench.bats)
+  faketime python3-novaclient python3-keystoneauth1 python3-keystoneclient)
+# the last four: npm run bench and its smoke test (test/cli/bench.bats); Debian's fence_compute imports keystoneclient
+# at run time but its package does not depend on it
 
 # shellcheck source=../lib.sh
 . "$HERE/../lib.sh"

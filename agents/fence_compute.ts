@@ -106,6 +106,7 @@ async function on(ctx: FenceContext): Promise<void> {
   try {
     const r = await unfenceHost(cloud(ctx), await novaHost(ctx), ctx.log);
     if (r.forcedDown) ctx.log.warn(`nova-compute on ${ctx.plug} is enabled but stays forced down until it restarts; nova-compute-wait's monitor clears it then`);
+    else if (r.traitPending) ctx.log.warn(`nova-compute on ${ctx.plug} is enabled but not yet schedulable (COMPUTE_STATUS_DISABLED); Nova clears it once nova-compute reports up, nova-compute-wait's monitor checks it`);
   } catch (e) {
     if (recordMode(ctx) !== 'record') throw e;
     ctx.log.warn(`could not unfence nova-compute on ${ctx.plug} in Nova: ${(e as Error).message}`);

@@ -8,7 +8,7 @@
 import type { AgentEntry } from './index';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
 import { Attrd, EVACUATE_ATTR, parseEvacState, localNodeName } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost } from '../lib/instance-ha';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost, unfenceDone } from '../lib/instance-ha';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/version';
 import * as fs from 'node:fs';
@@ -51,8 +51,8 @@ async function start(ctx: OcfContext): Promise<number> {
     await sleep(delay * 1000);
   }
   const r = await unfenceHost(cloud, host, ctx.log);
-  // when Nova keeps the host forced down until nova-compute has restarted, the monitor finishes the unfencing
-  touchStateFile(stateFile(ctx), r.forcedDown ? `${PENDING}${host}\n` : '');
+  // when Nova keeps the host forced down, or unschedulable, until nova-compute has restarted, the monitor finishes
+  touchStateFile(stateFile(ctx), unfenceDone(r) ? '' : `${PENDING}${host}\n`);
   return OCF.SUCCESS;
 }
 
@@ -66,7 +66,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
   const host = content.slice(PENDING.length).trim();
   try {
     const r = await unfenceHost(openCloud(cloudParamsFromOcf(ctx), ctx.log), host, ctx.log);
-    if (!r.forcedDown) touchStateFile(file, '');
+    if (unfenceDone(r)) touchStateFile(file, '');
   } catch (e) {
     // nova-compute runs; only Nova's view lags: keep the resource up and retry at the next monitor
     ctx.log.warn(`could not finish unfencing ${host} in Nova yet: ${(e as Error).message}`);

@@ -237,39 +237,92 @@ export function computeState(svc: NovaService | undefined): ComputeState {
   return 'running'; // up but disabled: needs unfencing
 }
 
+export interface UnfenceResult {
+  /** Nova still refuses to clear forced_down (its evacuation records of the host remain until nova-compute runs) */
+  forcedDown: boolean;
+  /** enabled, but Placement still marks the host COMPUTE_STATUS_DISABLED: the scheduler sends it nothing yet */
+  traitPending: boolean;
+}
+
+/** Is the host unfenced all the way: enabled, not forced down and schedulable? */
+export function unfenceDone(r: UnfenceResult): boolean { return !r.forcedDown && !r.traitPending; }
+
 /**
- * Undo fencing in Nova: enable the service, clear forced_down. Nova (Train and later) refuses to clear forced_down
- * while "done" evacuation records of the host remain, which is until nova-compute has started again there; that
- * refusal is not an error: the result says the host is still forced down and the caller retries later.
+ * Undo fencing in Nova: enable the service, clear forced_down, and see that the scheduler may use the host again.
+ * Two steps may have to wait for nova-compute to run again, and the caller retries them later (the result says
+ * which): Nova (Train and later) refuses to clear forced_down while "done" evacuation records of the host remain, and
+ * Nova's API removes the COMPUTE_STATUS_DISABLED trait from the host's resource providers only while its service is
+ * up (else the compute service does it when it starts, or at its next periodic update).
  */
-export async function unfenceHost(cloud: Cloud, host: string, log: Logger): Promise<{ forcedDown: boolean }> {
+export async function unfenceHost(cloud: Cloud, host: string, log: Logger): Promise<UnfenceResult> {
   const nova = cloud.nova();
-  const [svc] = await nova.listServices({ host, binary: 'nova-compute' });
-  if (!svc) throw new OpenStackError(`no nova-compute service on host ${host}`, 404);
+  const svc = await computeService(cloud, host);
   if (svc.status !== 'enabled') {
     await nova.enableService(host);
     log.info(`enabled nova-compute on ${host}`);
   }
-  if (!svc.forcedDown) return { forcedDown: false };
+  if (svc.forcedDown && !(await clearForcedDown(cloud, host, log))) return { forcedDown: true, traitPending: false };
+  return { forcedDown: false, traitPending: await disabledTraitPending(cloud, host, log) };
+}
+
+async function computeService(cloud: Cloud, host: string): Promise<NovaService> {
+  const [svc] = await cloud.nova().listServices({ host, binary: 'nova-compute' });
+  if (!svc) throw new OpenStackError(`no nova-compute service on host ${host}`, 404);
+  return svc;
+}
+
+/** false when Nova refuses because the host's evacuation records remain */
+async function clearForcedDown(cloud: Cloud, host: string, log: Logger): Promise<boolean> {
   try {
-    await nova.setForcedDown(host, false);
+    await cloud.nova().setForcedDown(host, false);
   } catch (e) {
     if (e instanceof OpenStackError && e.status === 400 && /migration records remain/i.test(e.message)) {
       log.info(`nova-compute on ${host} stays forced down until it has started again (Nova still holds its evacuation records)`);
-      return { forcedDown: true };
+      return false;
     }
     throw e;
   }
   log.info(`cleared forced_down of nova-compute on ${host}`);
-  // Nova's API updates the scheduler's COMPUTE_STATUS_DISABLED trait of the host only while its service is up; the
-  // host was enabled while forced down, so the trait may still exclude it (until a periodic task, up to a minute):
-  // enabling it again now that it is up has the API tell the compute service
+  return true;
+}
+
+const DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED';
+
+/** the host's compute node providers that carry COMPUTE_STATUS_DISABLED; undefined when Placement can't be asked */
+export async function disabledProviders(cloud: Cloud, host: string, log: Logger): Promise<string[] | undefined> {
+  const nodes = (await cloud.nova().listHypervisors()).filter((h) => (h.serviceHost ?? h.hypervisorHostname) === host);
+  const placement = cloud.placement();
+  const found: string[] = [];
   try {
-    await nova.enableService(host);
+    for (const node of nodes) {
+      const uuid = await placement.providerUuid(node.id, node.hypervisorHostname);
+      if (uuid && (await placement.providerTraits(uuid)).includes(DISABLED_TRAIT)) found.push(node.hypervisorHostname);
+    }
   } catch (e) {
-    log.warn(`could not re-enable nova-compute on ${host} after clearing forced_down: ${(e as Error).message}`);
+    if (!(e instanceof ConfigError)) throw e;
+    log.warn(`cannot check ${host}'s ${DISABLED_TRAIT} trait: ${e.message}`);
+    return undefined;
   }
-  return { forcedDown: false };
+  return found;
+}
+
+/**
+ * Is the host still excluded by Placement? When it is and its service is up, enabling it again has Nova's API tell
+ * the compute service to drop the trait (a synchronous RPC call), and it is checked once more.
+ */
+async function disabledTraitPending(cloud: Cloud, host: string, log: Logger): Promise<boolean> {
+  const marked = await disabledProviders(cloud, host, log);
+  if (!marked?.length) return false;
+  if ((await computeService(cloud, host)).state === 'up') {
+    await cloud.nova().enableService(host);
+    if (!(await disabledProviders(cloud, host, log))?.length) {
+      log.info(`${host} is schedulable again (Nova removed ${DISABLED_TRAIT} from ${marked.join(', ')})`);
+      return false;
+    }
+  }
+  log.info(`${host} is enabled, but Placement still marks ${marked.join(', ')} ${DISABLED_TRAIT}: pending until Nova `
+    + 'hears from its nova-compute');
+  return true;
 }
 
 /**

@@ -7,8 +7,9 @@ import { resolveCloudConfig } from './config';
 import { Cinder } from './cinder';
 import { Glance } from './glance';
 import { Nova } from './nova';
+import { Placement } from './placement';
 import { Session } from './session';
-import type { CinderClient, Cloud, CloudConfig, CloudParams, ImageClient, NovaClient } from './types';
+import type { CinderClient, Cloud, CloudConfig, CloudParams, ImageClient, NovaClient, PlacementClient } from './types';
 
 export * from './types';
 export { ConfigError, parseInterface, resolveCloudConfig } from './config';
@@ -20,6 +21,7 @@ class OpenStackCloud implements Cloud {
   private novaClient?: Nova;
   private imageClient?: Glance;
   private cinderClient?: Cinder;
+  private placementClient?: Placement;
 
   constructor(readonly config: CloudConfig, readonly log: Logger) {
     this.session = new Session(config, log);
@@ -30,6 +32,8 @@ class OpenStackCloud implements Cloud {
   nova(): NovaClient { return (this.novaClient ??= new Nova(this.session, this.log)); }
 
   images(): ImageClient { return (this.imageClient ??= new Glance(this.session, this.log)); }
+
+  placement(): PlacementClient { return (this.placementClient ??= new Placement(this.session, this.log)); }
 
   cinder(opts?: { endpoint?: string }): CinderClient {
     if (opts?.endpoint) return new Cinder(this.session, this.log, opts.endpoint);

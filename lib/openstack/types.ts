@@ -193,6 +193,12 @@ export interface CinderClient {
   listServices(filter?: { host?: string; binary?: string }): Promise<CinderService[]>;
 }
 
+export interface PlacementClient {
+  /** the resource provider of a compute node (Nova's hypervisor id and hypervisor_hostname) */
+  providerUuid(hypervisorId: string | number, hypervisorHostname: string): Promise<string | undefined>;
+  providerTraits(uuid: string): Promise<string[]>;
+}
+
 export interface Cloud {
   readonly config: CloudConfig;
   readonly log: Logger;
@@ -200,6 +206,8 @@ export interface Cloud {
   endpoint(serviceType: string): Promise<string>;
   nova(): NovaClient;
   images(): ImageClient;
+  /** the Placement API from the catalog */
+  placement(): PlacementClient;
   /** the Block Storage API from the catalog (volumev3, block-storage, volumev2), or at the given URL */
   cinder(opts?: { endpoint?: string }): CinderClient;
   /** drop idle keep-alive connections (a process exits without it; long-lived callers and tests use it) */

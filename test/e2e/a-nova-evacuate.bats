@@ -156,13 +156,15 @@ PY
     sleep 3; n=$((n + 1))
     run ocf monitor
     [ "$status" -eq 0 ]
-    [[ "$(osctl service compute2)" == *forced_down=false ]] && break
+    [ ! -s "$E2E_OUT/rsctmp/compute-unfence.active" ] && break   # no longer unfence-pending
   done
   mark unfenced
   echo "monitors: $n"; cat "$T.ncw.log"
   [[ "$(osctl service compute2)" == *forced_down=false ]]
   [ ! -s "$E2E_OUT/rsctmp/compute-unfence.active" ]
   wait_for 30 service_is compute2 'status=enabled state=up forced_down=false'
+  [ "$(osctl placement compute2)" = schedulable ]
+  osctl schedulable compute2 120
   mark up
   # the timeline, in seconds since the failure
   f=$(get fail)

@@ -98,12 +98,14 @@ teardown_file() {
     sleep 3; n=$((n + 1))
     run stonith_admin --unfence compute2 --timeout 120
     [ "$status" -eq 0 ]
-    [[ "$(osctl service compute2)" == *forced_down=false ]] && break
+    [[ "$(osctl service compute2)" == *forced_down=false ]] && [ "$(osctl placement compute2)" = schedulable ] && break
   done
   mark unfenced
   echo "unfence attempts after the restart: $n"
   [[ "$(osctl service compute2)" == *forced_down=false ]]
   wait_for 30 service_is compute2 'status=enabled state=up forced_down=false'
+  [ "$(osctl placement compute2)" = schedulable ]
+  osctl schedulable compute2 120
   mark up
   [ "$(cat "$E2E_OUT/dummy-status")" = on ]
   grep -E 'fence_compute.*(forced|force)' "$RIG_DIR/ra.log" | tail -5 || true

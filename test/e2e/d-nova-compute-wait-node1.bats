@@ -79,6 +79,9 @@ setup_file() {
   node1_compute start
   mark restart
   wait_for 90 service_is node1 'status=enabled state=up forced_down=false'
+  # the monitor finishes the unfencing: Placement no longer excludes node1, and a server booted onto it runs there
+  wait_for 60 placement_is node1 schedulable
+  osctl schedulable node1 120
   mark up
   started compute-unfence
   grep 'nova-compute-wait(compute-unfence)' "$RIG_DIR/ra.log" | tail -8

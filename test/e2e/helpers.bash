@@ -29,6 +29,7 @@ attr_is() { [ "$(attr "$1")" = "$2" ]; }
 . "$BATS_TEST_DIRNAME/../rig/lib.sh"
 started() { resource_started "$1"; }
 service_is() { [ "$(osctl service "$1")" = "$2" ]; }
+placement_is() { [ "$(osctl placement "$1")" = "$2" ]; }
 
 # attr_watch HOST FILE: record every change of HOST's evacuate attribute ("EPOCH_MS VALUE" lines) until killed
 attr_watch() {
@@ -102,16 +103,19 @@ bg_stop() {
 }
 
 # restart_and_unfence HOST: start HOST's nova-compute again, then unfence it with stonith_admin (fence_compute on)
-# until Nova has accepted forced_down=false (it refuses while the host's evacuation records are not completed)
+# until Nova has accepted forced_down=false (it refuses while the host's evacuation records are not completed) and
+# Placement no longer marks it COMPUTE_STATUS_DISABLED; then a server booted onto HOST must become ACTIVE there
 restart_and_unfence() {
   local out _
   bash "$OSRIG/compute.sh" start "$1" 3>&-   # nova-compute must not inherit bats' fd 3
   for _ in $(seq 1 20); do
     sleep 3
     out=$(stonith_admin --unfence "$1" --timeout 120 2>&1) || { echo "$out" >&2; return 1; }
-    [[ "$(osctl service "$1")" == *forced_down=false ]] && break
+    [[ "$(osctl service "$1")" == *forced_down=false ]] && [ "$(osctl placement "$1")" = schedulable ] && break
   done
   wait_for 30 service_is "$1" 'status=enabled state=up forced_down=false'
+  [ "$(osctl placement "$1")" = schedulable ]
+  osctl schedulable "$1" 120
 }
 
 # evacuated_once IDFILE SINCE_MS: every server of IDFILE has exactly one evacuation migration record in Nova, and

@@ -80,6 +80,47 @@ def wait(idfile, host, timeout, want_off=()):
         time.sleep(0.5)
 
 
+def placement(host):
+    """'disabled' while a resource provider of HOST carries COMPUTE_STATUS_DISABLED, else 'schedulable'."""
+    a = api()
+    h = {'OpenStack-API-Version': 'placement 1.6'}
+    rps = a.req('GET', rig.PLACEMENT + '/resource_providers?name=%s' % host, headers=dict(h)).json()['resource_providers']
+    if not rps:
+        sys.exit('no resource provider named %s' % host)
+    traits = a.req('GET', rig.PLACEMENT + '/resource_providers/%s/traits' % rps[0]['uuid'], headers=dict(h)).json()['traits']
+    print('disabled' if 'COMPUTE_STATUS_DISABLED' in traits else 'schedulable')
+
+
+def schedulable(host, timeout):
+    """Boot one server onto HOST and see it ACTIVE there, then delete it: the scheduler really uses HOST again."""
+    a = api()
+    flavors = {f['name']: f['id'] for f in a.nova('GET', '/flavors').json()['flavors']}
+    images = {i['name']: i['id'] for i in a.req('GET', rig.GLANCE + '/v2/images').json()['images']}
+    body = {'server': {'name': 'schedulable-%s' % host, 'imageRef': images['cirros'], 'flavorRef': flavors['m1.tiny'],
+                       'networks': 'none', 'host': host}}
+    t = time.time()
+    sid = a.nova('POST', '/servers', mv=MV, json=body).json()['server']['id']
+    try:
+        while True:
+            s = a.nova('GET', '/servers/%s' % sid, mv=MV).json()['server']
+            if s['status'] == 'ERROR':
+                sys.exit('server booted onto %s went to ERROR: %s' % (host, s.get('fault')))
+            if s['status'] == 'ACTIVE' and s['OS-EXT-STS:task_state'] is None:
+                if s['OS-EXT-SRV-ATTR:host'] != host:
+                    sys.exit('server booted onto %s is ACTIVE on %s' % (host, s['OS-EXT-SRV-ATTR:host']))
+                print('%s: a server booted onto it is ACTIVE there after %.1f s' % (host, time.time() - t))
+                return
+            if time.time() - t > timeout:
+                sys.exit('server booted onto %s not ACTIVE after %d s: %s' % (host, timeout, s['status']))
+            time.sleep(0.5)
+    finally:
+        a.nova('DELETE', '/servers/%s' % sid)
+        while time.time() - t < timeout + 60:
+            if a.nova('GET', '/servers/%s' % sid, mv=MV, ok=(200, 404)).status_code == 404:
+                break
+            time.sleep(0.5)
+
+
 def stop(sid):
     a = api()
     a.nova('POST', '/servers/%s/action' % sid, json={'os-stop': None})
@@ -161,6 +202,10 @@ def main(argv):
         boot(argv[1], argv[2], argv[3:])
     elif cmd == 'wait':
         wait(argv[1], argv[2], float(argv[3]), set(argv[4:]))
+    elif cmd == 'placement':
+        placement(argv[1])
+    elif cmd == 'schedulable':
+        schedulable(argv[1], float(argv[2]))
     elif cmd == 'stop':
         stop(argv[1])
     elif cmd == 'servers':

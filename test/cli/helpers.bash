@@ -1,6 +1,8 @@
 # Shared set-up for the CLI tests: the built binary under each agent name, and the OpenStack fake on loopback.
 ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 BIN="$ROOT/dist/openstack-ha-agents"
+# shellcheck source=../rig/lib.sh
+. "$ROOT/test/rig/lib.sh"   # wait_for SECONDS COMMAND...
 
 start_fake() {
   export OHA_FAKE_DIR="$BATS_FILE_TMPDIR/fake"

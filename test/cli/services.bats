@@ -25,6 +25,7 @@ teardown_file() {
 
 # a process that exists and is not a zombie (a stopped daemon waits for init to reap it)
 alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat")" != Z ]; }
+dead() { ! alive "$1"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -151,8 +152,9 @@ teardown() {
   run "$LINKS/cinder-volume" monitor
   [ "$status" -eq 1 ]; [[ "$output" == *"cinder-volume on cinder-cluster-1@ceph is disabled (maint)"* ]]
   curl -fsS -X POST -H 'Content-Type: application/json' -d '{"binary":"cinder-volume","host":"cinder-cluster-1@ceph","status":"enabled"}' "$FAKE/volume/_control/service"
-  kill -9 "$(cat "$HA_RSCTMP/svc.pid")"
-  sleep 0.2
+  pid=$(cat "$HA_RSCTMP/svc.pid")
+  kill -9 "$pid"
+  wait_for 5 dead "$pid"
   run "$LINKS/cinder-volume" monitor
   [ "$status" -eq 7 ]
   run "$LINKS/cinder-volume" stop

@@ -70,7 +70,7 @@ teardown_file() {
   stonith_admin --history compute2 | grep -q 'successful'
   [ "$(cat "$E2E_OUT/dummy-status")" = off ]
   wait_for 120 attr_is compute2 no
-  sleep 0.5
+  wait_for 5 attr_watched "$T.attr" no || true   # attr_watch (every 0.1 s) has recorded it; the check below says if not
   cat "$T.attr"
   # the values compute2's attribute took, in order: yes, possibly a claim "node1@EPOCH", then no
   run awk '{print $2}' "$T.attr"

@@ -72,8 +72,10 @@ setup_file() {
       op start timeout=120s op monitor interval=3s
   wait_for 60 started compute-unfence
   mark enabled
+  since=$(log_lines "$RIG_DIR/ra.log")
   [ "$(osctl service node1)" = 'status=enabled state=down forced_down=true' ]
-  sleep 4
+  # a monitor (every 3 s) since the start tried to clear forced_down and Nova refused
+  wait_for 30 logged_since "$RIG_DIR/ra.log" "$since" 'nova-compute on node1 stays forced down until it has started again|could not finish unfencing node1'
   started compute-unfence
   [[ "$(osctl service node1)" == *forced_down=true ]]
   node1_compute start

@@ -41,7 +41,7 @@ teardown_file() {
   [ "$status" -eq 0 ]
   mark fence
   [ "$(attr compute2)" = yes ]
-  sleep 12   # two monitors or more
+  wait_for 60 monitors_warned "$(cat "$T.logline")" 2   # two monitors or more found Keystone down
   [ "$(attr compute2)" = yes ]
   started nova-evacuate
   new_log | grep -q 'will be evacuated when it answers'
@@ -52,7 +52,8 @@ teardown_file() {
   bash "$OSRIG/service.sh" stop nova-api
   bash "$OSRIG/service.sh" start keystone
   mark keystone
-  sleep 10
+  log_lines "$RIG_DIR/ra.log" >"$T.logline-keystone"
+  wait_for 60 monitors_warned "$(cat "$T.logline-keystone")" 2   # two monitors or more since Keystone is back found Nova down
   [ "$(attr compute2)" = yes ]
   started nova-evacuate
   [ "$(actions_between "$T.tagged" "$(get fail)" "$(now_ms)")" -eq 0 ]

@@ -17,16 +17,10 @@ CREDS_FENCE=(auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin end
 osctl() { "$PY" "$BATS_TEST_DIRNAME/lib/osctl.py" "$@"; }
 now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
 
-wait_for() { # wait_for SECONDS command...
-  local t=$1; shift
-  local end=$(($(date +%s) + t))
-  while [ "$(date +%s)" -lt "$end" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "timed out after ${t}s waiting for: $*" >&2; return 1
-}
 attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
 attr_is() { [ "$(attr "$1")" = "$2" ]; }
 # shellcheck source=../rig/lib.sh
-. "$BATS_TEST_DIRNAME/../rig/lib.sh"
+. "$BATS_TEST_DIRNAME/../rig/lib.sh"   # wait_for SECONDS COMMAND..., running, resource_started
 started() { resource_started "$1"; }
 service_is() { [ "$(osctl service "$1")" = "$2" ]; }
 placement_is() { [ "$(osctl placement "$1")" = "$2" ]; }
@@ -40,6 +34,12 @@ attr_watch() {
     sleep 0.1
   done
 }
+
+# attr_watched FILE VALUE: attr_watch's last recorded value in FILE is VALUE (<unset> for none)
+attr_watched() { [ "$(tail -n 1 "$1" 2>/dev/null | awk '{print $2}')" = "$2" ]; }
+# monitors_warned LINE N: nova-evacuate's monitor found Keystone or Nova unreachable ("... will be evacuated when it
+# answers") at least N times in ra.log after its line LINE
+monitors_warned() { logged_since "$RIG_DIR/ra.log" "$1" 'will be evacuated when it answers' "$2"; }
 
 # epoch ms of nova-api's first answered "POST /v2.1/servers/ID/action" for a server of IDFILE at or after SINCE_MS
 first_action_ms() { # first_action_ms IDFILE SINCE_MS

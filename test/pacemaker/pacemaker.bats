@@ -5,15 +5,10 @@
 
 load ../cli/helpers
 
-wait_for() { # wait_for SECONDS command...
-  local t=$1; shift
-  for _ in $(seq 1 $((t * 5))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "timed out after ${t}s waiting for: $*" >&2; return 1
-}
 attr() { attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
 attr_is() { [ "$(attr "$1")" = "$2" ]; }
 # shellcheck source=../rig/lib.sh
-. "$BATS_TEST_DIRNAME/../rig/lib.sh"
+. "$BATS_TEST_DIRNAME/../rig/lib.sh"   # wait_for SECONDS COMMAND..., logged_since, resource_started
 started() { resource_started "$1"; }
 evacuations() { # number of evacuate calls per server of a host, as "id count" lines
   fake_get state | python3 -c '
@@ -113,11 +108,12 @@ teardown_file() {
   fake_post keystone '{"down": true}'
   rm -rf /run/openstack-ha-agents   # no cached token: every monitor has to reach Keystone
   fake_post kill '{"host":"compute3"}'
+  since=$(log_lines "$RIG_DIR"/ra.log)
   attrd_updater -p -n evacuate -N compute3 -U yes
-  sleep 8
+  # two monitors or more (every 3 s) found Keystone unreachable and left compute3 flagged
+  wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'will be evacuated when it answers' 2
   [ "$(attr compute3)" = yes ]
   started nova-evacuate
-  grep -q 'will be evacuated when it answers' "$RIG_DIR"/ra.log
   fake_post keystone '{"down": false}'
   wait_for 60 attr_is compute3 no
 }
@@ -132,14 +128,16 @@ teardown_file() {
   [ "$(svc_field node1 forced_down)" = True ]
   # another controller (ctl9) claims it and dies: its claim goes stale after 60 s
   attrd_updater -p -n evacuate -N node1 -U "ctl9@$(date +%s)"
+  since=$(log_lines "$RIG_DIR"/ra.log)
   pcs resource enable nova-evacuate
   wait_for 120 started nova-evacuate
   pcs resource create compute-unfence ocf:openstack:nova-compute-wait auth_url="$AUTH_URL" username=admin password=admin \
       tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=150s op monitor interval=2s
-  sleep 8
+  # evidence of both holds: nova-evacuate defers to ctl9's fresh claim, compute-unfence's start waits for it
+  wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'Deferring processing partial evacuation of node1 by ctl9'
+  wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'Waiting for pending evacuations from node1'
   ! started compute-unfence
   [ "$(svc_field node1 forced_down)" = True ]
-  grep -q 'Deferring processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log
   wait_for 90 attr_is node1 no
   grep -q 'Processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log
   wait_for 60 started compute-unfence
@@ -147,7 +145,9 @@ teardown_file() {
   # "done", i.e. until nova-compute has started again there
   [ "$(svc_field node1 status)" = enabled ]
   [ "$(svc_field node1 forced_down)" = True ]
-  sleep 3
+  # a monitor (every 2 s) since the start tried to clear forced_down and the fake refused
+  since=$(log_lines "$RIG_DIR"/ra.log)
+  wait_for 30 logged_since "$RIG_DIR"/ra.log "$since" 'nova-compute on node1 stays forced down until it has started again|could not finish unfencing node1'
   [ "$(svc_field node1 forced_down)" = True ]
   fake_post revive '{"host":"node1"}'
   wait_for 20 bash -c "[ \"\$(curl -fsS $FAKE/_fake/state | python3 -c 'import json,sys; print([x for x in json.load(sys.stdin)[\"services\"] if x[\"host\"]==\"node1\"][0][\"forced_down\"])')\" = False ]"

@@ -20,6 +20,30 @@ running() {
   [ -n "$st" ] && [ "$st" != Z ]
 }
 
+# none_running PID...: none of the PIDs runs any more (gone, or a zombie)
+none_running() {
+  local p
+  for p in "$@"; do running "$p" && return 1; done
+  return 0
+}
+
+# wait_for SECONDS COMMAND...: run COMMAND (output discarded) every 0.2 s until it succeeds, for at most SECONDS;
+# on timeout say what was awaited on stderr and fail. The rigs and suites wait for evidence with it, not with a
+# fixed sleep. COMMAND may be a shell function.
+wait_for() {
+  local t=$1 end; shift
+  end=$(($(date +%s) + t))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$end" ] || { echo "timed out after ${t}s waiting for: $*" >&2; return 1; }
+    sleep 0.2
+  done
+}
+
+# logged_since FILE LINE ERE [N]: at least N (default 1) lines of FILE after its line LINE match ERE (LINE: the
+# file's `wc -l` taken before the awaited event; evidence that an agent got that far, for wait_for)
+logged_since() { [ "$(awk -v n="$2" 'NR > n' "$1" 2>/dev/null | grep -cE -- "$3")" -ge "${4:-1}" ]; }
+log_lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+
 # apt_missing PACKAGE...: the packages not installed, one per line
 apt_missing() {
   local p st

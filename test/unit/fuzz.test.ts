@@ -11,6 +11,10 @@
  * Asserted for every input: no exception escapes, only documented exit codes (fence: 0, 1, 2; OCF: by action), and
  * no secret (password values, on stdin, argv or in the environment) appears on stdout, stderr or in a log file.
  * Inputs that would run a shell (password_script) or write files (debug_file, HA_LOGFILE) only ever get safe values.
+ *  (c) the built binary, spawned (dist/openstack-ha-agents): fence stdin and OCF environments that never reach the network.
+ * FUZZ_BINARY chooses the parts: npm test (test/run-all.sh) runs vitest before the build with FUZZ_BINARY=off (only (a)
+ * and (b)) and again after it with FUZZ_BINARY=only (only (c); a missing binary fails it). Unset, as in a plain
+ * `npx vitest run`, all three run and (c) is skipped when the binary has not been built.
  */
 import { describe, it, expect, vi, afterAll } from 'vitest';
 import * as fs from 'node:fs';
@@ -26,6 +30,11 @@ import { definition as novaComputeWait } from '../../agents/nova-compute-wait';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : 0x0a11ce5;
 const N = Number(process.env.FUZZ_CASES ?? 10_000);
+const FUZZ_BINARY = process.env.FUZZ_BINARY ?? '';
+if (!['', 'off', 'only'].includes(FUZZ_BINARY)) throw new Error(`FUZZ_BINARY=${FUZZ_BINARY}: expected off, only or nothing`);
+/** describe, or nothing at all: a part left out is not defined, so it is not reported as skipped either */
+const describeIf = (on: boolean): typeof describe => (on ? describe : ((() => undefined) as unknown as typeof describe));
+const inProcess = describeIf(FUZZ_BINARY !== 'only');
 // eslint-disable-next-line no-console
 console.log(`fuzz: seed ${SEED} (FUZZ_SEED=${SEED} to reproduce), ${N} cases per runtime`);
 
@@ -181,7 +190,7 @@ function stdinIsSafe(agent: FenceAgent, stdin: string, debugFile: string): boole
     && (!opts.debug_file || opts.debug_file === debugFile) && !(Number(opts.delay) > 0);
 }
 
-describe('fuzz: fence runtime (stdin and argv)', () => {
+inProcess('fuzz: fence runtime (stdin and argv)', () => {
   it(`${N} generated inputs: no uncaught exception, exit codes 0/1/2 only, no secret in the output`, async () => {
     const r = prng(SEED);
     let outcome: Outcome = 'ok';
@@ -293,7 +302,7 @@ function ocfEnv(r: Rng, agent: OcfAgent, secrets: string[], rscTmp: string, logF
   return env;
 }
 
-describe('fuzz: OCF runtime (environment and actions)', () => {
+inProcess('fuzz: OCF runtime (environment and actions)', () => {
   it(`${N} generated environments: no uncaught exception, documented exit codes per action, no secret in the output`, async () => {
     const r = prng(SEED ^ 0x5eed);
     let outcome: number | 'error' | 'ocf-error' | 'throw-string' = 0;
@@ -372,8 +381,11 @@ function spawnAgent(argv: string[], env: NodeJS.ProcessEnv, stdin: string): Prom
   });
 }
 
-describe.skipIf(!fs.existsSync(BIN))('fuzz: the built binary (spawned)', () => {
+// FUZZ_BINARY=only (npm test, after the build): a missing binary is a failure, not a skip
+const spawned = FUZZ_BINARY === 'off' ? describeIf(false) : FUZZ_BINARY === 'only' ? describe : describe.skipIf(!fs.existsSync(BIN));
+spawned('fuzz: the built binary (spawned)', () => {
   it(`${SPAWNS} spawned runs of dist/openstack-ha-agents with generated stdin, argv and environments`, async () => {
+    if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first`);
     const r = prng(SEED ^ 0xb1);
     const stateDir = path.join(TMP, 'spawn-state');
     const rscTmp = path.join(TMP, 'spawn-rsctmp');

@@ -71,7 +71,7 @@ done
 if [ ${#stray[@]} -gt 0 ]; then
   echo "openstack rig install: stopping daemons started by the install: ${stray[*]}"
   kill -TERM "${stray[@]}" 2>/dev/null || true
-  sleep 3
+  wait_for 3 none_running "${stray[@]}" 2>/dev/null || true   # 3 s to exit on SIGTERM, then SIGKILL
   for pid in "${stray[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 fi
 echo "openstack rig install: done in $(($(date +%s) - T0)) s"

@@ -38,7 +38,8 @@ stop_group() {
     echo "stop: SIGKILL after ${TIMEOUT}s to:$left"
     # shellcheck disable=SC2086
     kill -KILL $left 2>/dev/null
-    sleep 0.3
+    # shellcheck disable=SC2086
+    wait_for 5 none_running $left || true
   fi
   STOPPED=$((STOPPED + ${#leaders[@]})); PROCS=$((PROCS + ${#members[@]}))
 }

@@ -60,9 +60,8 @@ say "starting a single-node Pacemaker cluster"
 bash test/rig/pacemaker/start.sh | tail -1
 
 say "configuring instance HA (the operator's pcs commands)"
-printf on >"$DEMO/power-status"
 run pcs property set stonith-enabled=true
-run pcs stonith create fence-power fence_dummy type=file status_file="$DEMO/power-status" pcmk_host_list="compute1 compute2 compute3"
+run pcs stonith create fence-power fence_rig state_dir="$DEMO/power" pcmk_host_list="compute1 compute2 compute3"
 run pcs stonith create fence-nova fence_compute auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin endpoint_type=public record_only=1 pcmk_host_list="compute1 compute2 compute3"
 run pcs stonith level add 1 compute2 fence-power fence-nova --force
 run pcs resource create nova-evacuate ocf:openstack:NovaEvacuate auth_url="$AUTH_URL" username=admin password=admin tenant_name=admin endpoint_type=public op monitor interval=2s

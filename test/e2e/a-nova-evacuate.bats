@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Scenario A: a compute host of a REAL OpenStack (test/rig/openstack) fails; the REAL single-node Pacemaker
-# (test/rig/pacemaker) fences it through a level-1 topology (fence_dummy as the power device, then our fence_compute
+# (test/rig/pacemaker) fences it through a level-1 topology (fence_rig, the rig's own power device, then our fence_compute
 # record_only=1), and our NovaEvacuate resource evacuates its evacuable instances. Then compute2 comes back and our
 # nova-compute-wait unfences it in Nova. The tests run in order and build on each other.
 # Timeline: $E2E_OUT/A.timeline (printed by run.sh).
@@ -38,8 +38,10 @@ teardown_file() {
 
 @test "A2 pcs: stonith-enabled, fence-power + fence-nova (fence_compute record_only=1) at level 1, nova-evacuate started" {
   pcs property set stonith-enabled=true
-  printf on >"$E2E_OUT/dummy-status"
-  pcs stonith create fence-power fence_dummy type=file status_file="$E2E_OUT/dummy-status" \
+  # the power device: fence_rig (test/rig/power), which really powers a compute host off (its power hook kills the
+  # host's nova-compute when it still runs) and records the state in $E2E_OUT/power/HOST
+  rm -rf "$E2E_OUT/power"
+  pcs stonith create fence-power fence_rig state_dir="$E2E_OUT/power" power_hook="$OSRIG/power-hook" \
       pcmk_host_list="compute1 compute2 compute3"
   pcs stonith create fence-nova fence_compute "${CREDS_FENCE[@]}" record_only=1 pcmk_host_list="compute1 compute2 compute3"
   pcs stonith level add 1 compute2 fence-power fence-nova --force
@@ -68,7 +70,7 @@ teardown_file() {
   echo "$output"
   [ "$status" -eq 0 ]
   stonith_admin --history compute2 | grep -q 'successful'
-  [ "$(cat "$E2E_OUT/dummy-status")" = off ]
+  [ "$(cat "$E2E_OUT/power/compute2")" = off ]
   wait_for 120 attr_is compute2 no
   wait_for 5 attr_watched "$T.attr" no || true   # attr_watch (every 0.1 s) has recorded it; the check below says if not
   cat "$T.attr"

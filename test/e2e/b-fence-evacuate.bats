@@ -38,7 +38,7 @@ teardown_file() {
   echo "$output"
   grep -q 'fence-power,fence-evac' <<<"$output"
   ! started nova-evacuate
-  printf on >"$E2E_OUT/dummy-status"
+  printf on >"$E2E_OUT/power/compute2"
 }
 
 @test "B3 compute2 killed and fenced: fence_evacuate evacuates every tagged server once, before the fence returns" {
@@ -50,7 +50,7 @@ teardown_file() {
   mark fence
   echo "$output"
   [ "$status" -eq 0 ]
-  [ "$(cat "$E2E_OUT/dummy-status")" = off ]
+  [ "$(cat "$E2E_OUT/power/compute2")" = off ]
   osctl wait "$T.tagged" '!compute2' 120
   bg_stop B-watch
   run osctl servers "$T.all"
@@ -107,7 +107,7 @@ teardown_file() {
   [ "$(osctl placement compute2)" = schedulable ]
   osctl schedulable compute2 120
   mark up
-  [ "$(cat "$E2E_OUT/dummy-status")" = on ]
+  [ "$(cat "$E2E_OUT/power/compute2")" = on ]
   grep -E 'fence_compute.*(forced|force)' "$RIG_DIR/ra.log" | tail -5 || true
   f=$(get fail)
   evac=$(first_action_ms "$T.tagged" "$f")

@@ -61,10 +61,9 @@ teardown_file() {
   echo "$output"; [ "$status" -eq 0 ]
 }
 
-@test "pcs stonith create fence-nova (record_only=1) and a level-1 topology with fence_dummy start" {
+@test "pcs stonith create fence-nova (record_only=1) and a level-1 topology with the rig's power device start" {
   pcs property set stonith-enabled=true
-  printf on > "$BATS_FILE_TMPDIR/dummy-status"
-  pcs stonith create fence-power fence_dummy type=file status_file="$BATS_FILE_TMPDIR/dummy-status" \
+  pcs stonith create fence-power fence_rig state_dir="$BATS_FILE_TMPDIR/power" \
       pcmk_host_list="compute1 compute2 compute3 node1"
   pcs stonith create fence-nova fence_compute auth_url="$AUTH_URL" login=admin passwd=admin tenant_name=admin \
       endpoint_type=public record_only=1 pcmk_host_list="compute1 compute2 compute3 node1"

@@ -14,6 +14,8 @@ PACKAGES=(pacemaker pacemaker-cli-utils corosync pcs resource-agents fence-agent
 
 # shellcheck source=../lib.sh
 . "$HERE/../lib.sh"
+# the rigs' own power device (a fence agent), where pacemaker-fenced looks for agents
+install -m 0755 "$HERE/../power/fence_rig" /usr/sbin/fence_rig
 mapfile -t missing < <(apt_missing "${PACKAGES[@]}")
 if [ ${#missing[@]} -eq 0 ]; then
   echo "rig install: all packages present (${PACKAGES[*]})"

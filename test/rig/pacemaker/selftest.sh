@@ -1,5 +1,5 @@
 #!/bin/bash
-# Checks the rig end to end: start, an OCF resource runs, fencing through fence_dummy, node attributes, agent logs,
+# Checks the rig end to end: start, an OCF resource runs, fencing through the rigs' power device (fence_rig), node attributes, agent logs,
 # stop; then start/stop again to show each start begins from a fresh state.
 #   bash test/rig/pacemaker/selftest.sh [ROUNDS]     (root; default 2 rounds)
 set -euo pipefail
@@ -48,16 +48,17 @@ for round in $(seq 1 "$ROUNDS"); do
   wait_for 20 grep -q 'Delay(delay).*Delay is running OK' "$RIG_RA_LOG" || fail "no Delay log line in $RIG_RA_LOG"
   ok "agent log lines in $RIG_RA_LOG: $(grep -c 'Delay(delay)' "$RIG_RA_LOG")"
 
-  # fencing: fence_dummy's status file must contain "on" without a newline
-  printf on >"$RIG_DIR/fence_dummy.status"
+  # fencing through the rigs' own power device (test/rig/power/fence_rig)
+  rm -rf "$RIG_DIR/power"
   pcs property set stonith-enabled=true || fail "pcs property set"
-  pcs stonith create fd fence_dummy pcmk_host_list="compute1 compute2" type=file \
-    status_file="$RIG_DIR/fence_dummy.status" >/dev/null || fail "pcs stonith create"
+  pcs stonith create fd fence_rig pcmk_host_list="compute1 compute2" state_dir="$RIG_DIR/power" >/dev/null \
+    || fail "pcs stonith create"
   wait_for 20 crm_has 'fd.*Started node1' || fail "fence device fd did not start"
   t0=$(date +%s.%N)
   stonith_admin --fence compute2 || fail "stonith_admin --fence compute2"
   ok "fenced compute2 in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }') s"
   stonith_admin --history compute2 | grep -q 'of compute2 successful' || fail "no successful fencing in history"
+  [ "$(cat "$RIG_DIR/power/compute2")" = off ] || fail "the power device did not power compute2 off"
 
   # node attributes for a node that is not a member
   attrd_updater -p -n evacuate -N compute2 -U yes || fail "attrd_updater -U"

@@ -33,10 +33,11 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
   return out;
 }
 
-/** The policy, with the verification deadline kept inside Pacemaker's monitor timeout (30 s spare). */
-function boundedPolicy(ctx: OcfContext) {
+/** The policy, with the verification deadline kept inside what is left of Pacemaker's monitor timeout (30 s spare). */
+export function boundedPolicy(ctx: OcfContext) {
   const p = evacuationPolicy(ctx);
-  if (ctx.deadline !== undefined) p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, ctx.deadline - 30));
+  const left = ctx.remaining();
+  if (left !== undefined) p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, Math.floor(left - 30)));
   return p;
 }
 

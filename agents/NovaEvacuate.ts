@@ -33,22 +33,32 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
   return out;
 }
 
-/** The policy, with the verification deadline kept inside Pacemaker's monitor timeout (30 s spare). */
-function boundedPolicy(ctx: OcfContext) {
+/** The policy, with the verification deadline kept inside what is left of Pacemaker's monitor timeout (30 s spare). */
+export function boundedPolicy(ctx: OcfContext) {
   const p = evacuationPolicy(ctx);
-  if (ctx.deadline !== undefined) p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, ctx.deadline - 30));
+  const left = ctx.remaining();
+  if (left !== undefined) p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, Math.floor(left - 30)));
   return p;
+}
+
+/**
+ * The evacuate attributes, or undefined when attrd cannot be reached (outside a running cluster, attrd restarting):
+ * like an unreachable Keystone, that is no reason to stop the resource; the next monitor reads them again.
+ */
+async function readEvacuateAttrs(ctx: OcfContext, attrd: Attrd): Promise<AttrValue[] | undefined> {
+  try {
+    return await attrd.queryAll(EVACUATE_ATTR);
+  } catch (e) {
+    ctx.log.warn(`cannot read the ${EVACUATE_ATTR} attributes (is attrd running?): ${(e as Error).message}; will retry at the next monitor`);
+    return undefined;
+  }
 }
 
 async function monitor(ctx: OcfContext): Promise<number> {
   if (!fs.existsSync(stateFile(ctx))) return OCF.NOT_RUNNING;
   const attrd = new Attrd();
-  let attrs: AttrValue[];
-  try {
-    attrs = await attrd.queryAll(EVACUATE_ATTR);
-  } catch (e) {
-    throw new OcfError(OCF.ERR_GENERIC, `cannot read the ${EVACUATE_ATTR} attributes: ${(e as Error).message}`);
-  }
+  const attrs = await readEvacuateAttrs(ctx, attrd);
+  if (!attrs) return OCF.SUCCESS;
   const me = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
   const todo = hostsToEvacuate(attrs, me, Math.floor(Date.now() / 1000), ctx.log);
   if (todo.length === 0 && ctx.checkLevel < 10) return OCF.SUCCESS;

@@ -41,13 +41,23 @@ function recordMode(ctx: FenceContext): RecordMode {
   return 'full';
 }
 
-/** Per-process state: one cloud connection, one services listing per call. */
-interface State { cloud?: Cloud; host?: string }
-const state: State = {};
+/**
+ * Per-call state: one cloud connection per run, Nova's host name per plug. Keyed by the call's options object, which
+ * every per-plug context of one run shares (list-status asks for each plug's status).
+ */
+interface State { cloud?: Cloud; hosts: Map<string, string> }
+const states = new WeakMap<Record<string, string>, State>();
+
+function stateOf(ctx: FenceContext): State {
+  let st = states.get(ctx.opts);
+  if (!st) { st = { hosts: new Map() }; states.set(ctx.opts, st); }
+  return st;
+}
 
 export function cloud(ctx: FenceContext): Cloud {
-  if (!state.cloud) state.cloud = openCloud(cloudParamsFromFence(ctx), ctx.log);
-  return state.cloud;
+  const st = stateOf(ctx);
+  if (!st.cloud) st.cloud = openCloud(cloudParamsFromFence(ctx), ctx.log);
+  return st.cloud;
 }
 
 function domainOf(ctx: FenceContext): string | undefined {
@@ -60,10 +70,12 @@ export async function services(ctx: FenceContext): Promise<NovaService[]> {
 
 /** Nova's host name for the target (domain fixing as the reference does). */
 export async function novaHost(ctx: FenceContext): Promise<string> {
-  if (state.host) return state.host;
+  const hosts = stateOf(ctx).hosts;
+  const known = hosts.get(ctx.plug);
+  if (known) return known;
   const host = resolveNovaHost(await services(ctx), ctx.plug, domainOf(ctx));
   if (!host) throw new FenceError(`Failed: Nova has no nova-compute service for '${ctx.plug}'`);
-  state.host = host;
+  hosts.set(ctx.plug, host);
   return host;
 }
 

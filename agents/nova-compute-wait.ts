@@ -21,7 +21,7 @@ const MARGIN_MS = 5000;
 async function start(ctx: OcfContext): Promise<number> {
   const node = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
   const attrd = new Attrd();
-  const until = ctx.deadline !== undefined ? ctx.deadline * 1000 - MARGIN_MS : undefined;
+  const until = ctx.deadlineAt !== undefined ? ctx.deadlineAt - MARGIN_MS : undefined;
   let waited = false;
   let value = await attrd.query(EVACUATE_ATTR, node);
   let lastLog = 0;

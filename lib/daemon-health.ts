@@ -52,8 +52,9 @@ export function v3AuthUrl(url: string): string {
 
 /** Per-request timeout of health checks: a third of the action's remaining time, between 2 and 10 s. */
 function requestTimeoutMs(ctx: OcfContext): number {
-  if (ctx.deadline === undefined) return 10000;
-  return Math.min(10000, Math.max(2000, (ctx.deadline * 1000 - Date.now()) / 3));
+  const left = ctx.remaining();
+  if (left === undefined) return 10000;
+  return Math.min(10000, Math.max(2000, (left * 1000) / 3));
 }
 
 /** CloudParams from the agent's parameters (one attempt per request, short timeouts: a monitor must not hang). */

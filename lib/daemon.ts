@@ -347,9 +347,9 @@ function clearRecords(ctx: OcfContext): void {
   removeStateFile(stateFile(ctx, FAILURES_SUFFIX));
 }
 
-/** Milliseconds left in this action: from OCF_RESKEY_CRM_meta_timeout, else the agent's default timeout. */
+/** When this action times out, epoch ms: from OCF_RESKEY_CRM_meta_timeout, else the agent's default timeout. */
 function deadlineMs(ctx: OcfContext, fallbackSec: number): number {
-  return ctx.deadline !== undefined ? ctx.deadline * 1000 : Date.now() + fallbackSec * 1000;
+  return ctx.deadlineAt ?? Date.now() + fallbackSec * 1000;
 }
 
 /** Safety margin before a deadline: 20 % of what is left, between 1 and 5 s. */

@@ -73,8 +73,10 @@ export interface OcfContext {
   str(name: string): string;
   bool(name: string): boolean;
   int(name: string): number;
-  /** seconds left before Pacemaker's action timeout (OCF_RESKEY_CRM_meta_timeout), or undefined */
-  deadline?: number;
+  /** when Pacemaker's action timeout (OCF_RESKEY_CRM_meta_timeout) expires, epoch milliseconds; undefined without one */
+  deadlineAt?: number;
+  /** seconds left until deadlineAt (may be negative once passed); undefined without a timeout */
+  remaining(): number | undefined;
 }
 
 export interface OcfHandlers {
@@ -214,12 +216,14 @@ export function makeContext(agent: OcfAgent, action: string, env: NodeJS.Process
   for (const p of agent.params) if (p.secret) log.addSecret(params[p.name]);
   const interval = env.OCF_RESKEY_CRM_meta_interval;
   const timeoutMs = Number(env.OCF_RESKEY_CRM_meta_timeout);
+  const deadlineAt = Number.isFinite(timeoutMs) && timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
   const ctx: OcfContext = {
     agent, action, params, given, log, instance, env,
     isProbe: action === 'monitor' && (interval === undefined || interval === '' || Number(interval) === 0),
     checkLevel: Number(env.OCF_CHECK_LEVEL ?? 0) || 0,
     rscTmp: env.HA_RSCTMP || '/run/resource-agents',
-    deadline: Number.isFinite(timeoutMs) && timeoutMs > 0 ? Date.now() / 1000 + timeoutMs / 1000 : undefined,
+    deadlineAt,
+    remaining: () => (deadlineAt === undefined ? undefined : (deadlineAt - Date.now()) / 1000),
     str: (n) => params[n] ?? '',
     bool: (n) => isTrue(params[n]),
     int: (n) => {

@@ -111,3 +111,18 @@ PY
   [ "$status" -eq 1 ]
   [[ "$output" == *nosuchcloud* ]]
 }
+
+@test "fence_compute list-status: each host its own state (compute3 fenced: OFF, as status says)" {
+  export ATTRD_FAKE_DIR="$BATS_TEST_TMPDIR/attrd"
+  export PATH="$ROOT/test/fake/bin:$PATH"
+  "$LINKS/fence_compute" -o off -n compute3 -k "$AUTH_URL" -l admin -p admin -t admin -e public
+  run "$LINKS/fence_compute" -o status -n compute3 -k "$AUTH_URL" -l admin -p admin -t admin -e public
+  [ "$status" -eq 2 ]
+  run bash -c "{ creds; echo action=list-status; } | '$LINKS/fence_compute'"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"compute1,,ON"* ]]
+  [[ "$output" == *"compute3,,OFF"* ]]
+  # unfence it again for whatever runs next
+  attrd_updater -p -n evacuate -Q -N compute3 -U no
+  "$LINKS/fence_compute" -o on -n compute3 -k "$AUTH_URL" -l admin -p admin -t admin -e public
+}

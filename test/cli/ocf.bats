@@ -75,3 +75,19 @@ setup() {
   OCF_RESKEY_CRM_meta_interval=0 run "$LINKS/NovaEvacuate" monitor
   [ "$status" -eq 7 ]
 }
+
+@test "NovaEvacuate and nova-compute-wait: monitor of a started resource is 0 when attrd can't be reached (warning logged)" {
+  export OCF_RESKEY_auth_url=http://127.0.0.1:9/v3 OCF_RESKEY_username=admin OCF_RESKEY_password=pw OCF_RESKEY_tenant_name=admin
+  export OCF_RESKEY_CRM_meta_interval=10000 OCF_RESKEY_CRM_meta_on_node=node1 HA_LOGFILE="$BATS_TEST_TMPDIR/ra.log"
+  mkdir -p "$BATS_TEST_TMPDIR/stub"
+  printf '#!/bin/sh\necho "Could not connect to the attribute manager" >&2\nexit 102\n' >"$BATS_TEST_TMPDIR/stub/attrd_updater"
+  chmod +x "$BATS_TEST_TMPDIR/stub/attrd_updater"
+  run "$LINKS/NovaEvacuate" start
+  [ "$status" -eq 0 ]
+  PATH="$BATS_TEST_TMPDIR/stub:/usr/bin:/bin" run "$LINKS/NovaEvacuate" monitor
+  [ "$status" -eq 0 ]
+  grep -q 'WARNING: cannot read the evacuate attributes' "$HA_LOGFILE"
+  touch "$HA_RSCTMP/nova-evacuate.active"
+  PATH="$BATS_TEST_TMPDIR/stub:/usr/bin:/bin" run "$LINKS/nova-compute-wait" monitor
+  [ "$status" -eq 0 ]
+}

@@ -208,6 +208,34 @@ teardown_file() {
   for id in $ids; do [[ "$output" == *"$id"* ]]; done
 }
 
+@test "nova host-evacuate HOST evacuates every instance of the host (os-hypervisors with_servers)" {
+  [ "$TARGET" = sim ] || skip "simulator only (on the real rig it would evacuate every instance of a compute host)"
+  mutating
+  # a second host: three servers, its nova-compute dead and forced down
+  local host=compute2
+  fake_post servers "{\"host\": \"$host\", \"count\": 3, \"name\": \"oha-cli-he\"}"
+  fake_post kill "{\"host\": \"$host\"}"
+  run osc --os-compute-api-version 2.11 compute service set --down "$host" nova-compute
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  ids=$(osc server list --all-projects --host "$host" --name '^oha-cli-he-' --limit -1 -f value -c ID | sort | xargs)
+  [ "$(wc -w <<<"$ids")" -eq 3 ]
+  run novacli host-evacuate "$host"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  # novaclient prints one row per instance it asked Nova to evacuate, accepted
+  for id in $ids; do
+    grep -E "\| *$id *\| *True *\|" <<<"$output" || { echo "$id not evacuated: $output"; false; }
+  done
+  for id in $ids; do
+    wait_until 20 bash -c "[ \"\$(/usr/bin/openstack server show $id -f value -c OS-EXT-SRV-ATTR:host -c status | xargs)\" != '$host ACTIVE' ] &&
+      /usr/bin/openstack server show $id -f value -c status | grep -qx ACTIVE"
+  done
+  [ -z "$(osc server list --all-projects --host "$host" --name '^oha-cli-he-' --limit -1 -f value -c ID)" ]
+  fake_post revive "{\"host\": \"$host\"}"
+  run osc --os-compute-api-version 2.11 compute service set --up "$host" nova-compute
+  # (nothing the simulator does not model was asked)
+  [ "$(curl -sf "$FAKE_BASE/_fake/state" | json_get "d['notModelled']")" = '[]' ]
+}
+
 @test "restore: nova-compute back, forced up, enabled" {
   mutating
   if [ "$TARGET" = sim ]; then

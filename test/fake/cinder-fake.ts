@@ -4,6 +4,8 @@
  *   GET /volume/v3/                      200 version document
  *   GET /volume/v3[/PROJECT]/types       volume types (any valid token)
  *   GET /volume/v3[/PROJECT]/os-services services (admin; ?host= ?binary= filters), state from the last report
+ *   anything else                        501 notImplemented naming the request (other query parameters: see
+ *                                        QUERY_MODELLED in openstack-fake.ts)
  * Test control (no token; the fake's /_fake control API belongs to openstack-fake.ts):
  *   POST /volume/_control/report   {binary, host[, zone]}   a service reports (like report_state): up from now
  *   POST /volume/_control/service  {binary, host, status?, disabled_reason?, down?}   set status / force down
@@ -97,7 +99,7 @@ export function cinderRoute(host: CinderHost, req: CinderRequest): CinderReply {
   if (req.method === 'GET' && p === '/') return { status: 300, body: { versions: [versionDoc(req.prefix)] } };
   if (req.method === 'GET' && (p === '/v3' || p === '/v3/')) return { status: 200, body: { versions: [versionDoc(req.prefix)] } };
   const m = /^\/v3(?:\/([0-9a-f]{32}))?(\/.*)$/.exec(p);
-  if (!m) return { status: 404, raw: '404 Not Found\n\nThe resource could not be found.\n\n', headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+  if (!m) return notModelled(req);
   const tokId = req.headers['x-auth-token'];
   const tok = typeof tokId === 'string' ? host.tokens.get(tokId) : undefined;
   if (!tok || tok.expiresAt <= Date.now()) {
@@ -128,7 +130,12 @@ export function cinderRoute(host: CinderHost, req: CinderRequest): CinderReply {
     });
     return { status: 200, body: { services } };
   }
-  return fault(404, 'itemNotFound', 'The resource could not be found.');
+  return notModelled(req);
+}
+
+/** 501 for what this fake does not serve (the caller counts it; never a silent wrong answer). */
+function notModelled(req: CinderRequest): CinderReply {
+  return fault(501, 'notImplemented', `The OpenStack simulator (test/fake) does not model ${req.method} ${req.path}`);
 }
 
 /** The requested volume microversion's minor number (3.0 when none). */

@@ -194,6 +194,53 @@ const keystoneError = (status: number, message: string): Reply =>
   ({ status, body: { error: { code: status, message, title: TITLES[status] ?? 'Error' } } });
 const UNAUTHORIZED = 'The request you have made requires authentication.';
 
+/** What the simulator does not model is refused with 501 and says what it is (never a silent wrong answer). */
+const NOT_MODELLED = 'The OpenStack simulator (test/fake) does not model';
+
+/**
+ * Query parameters the simulator models, by route (request path after the interface/region prefix): any other one is
+ * refused with 501. Routes not listed take no query parameters; os-hypervisors checks its own (microversion-gated).
+ */
+const QUERY_MODELLED: [method: string, path: RegExp, params: string[] | 'own'][] = [
+  ['GET', /^\/compute\/v2\.1\/os-services$/, ['host', 'binary']],
+  ['GET', /^\/compute\/v2\.1\/os-hypervisors(\/detail)?$/, 'own'],
+  ['GET', /^\/compute\/v2\.1\/servers\/detail$/, ['all_tenants', 'host', 'name', 'status', 'limit', 'marker']],
+  ['GET', /^\/compute\/v2\.1\/os-migrations$/, ['instance_uuid', 'migration_type', 'source_compute', 'host', 'status', 'hidden',
+    'changes-since', 'changes-before', 'user_id', 'project_id', 'limit', 'marker']],
+  ['GET', /^\/compute\/v2\.1\/flavors(\/detail)?$/, ['is_public', 'limit', 'marker']],
+  ['GET', /^\/image\/v2\/images$/, ['limit', 'marker']],
+  ['GET', /^\/volume\/v3(\/[0-9a-f]{32})?\/os-services$/, ['host', 'binary']],
+];
+
+/** The 501 answer, in the error format of the service the request went to. */
+function notModelledReply(state: FakeState, service: string, what: string): Reply {
+  const message = `${NOT_MODELLED} ${what}`;
+  state.faults.notModelled++;
+  state.notModelled.push(what);
+  if (service === 'compute') return novaFault(501, message);
+  if (service === 'identity') return keystoneError(501, message);
+  if (service === 'volume') return { status: 501, body: { notImplemented: { code: 501, message } } };
+  return { status: 501, raw: `501 Not Implemented\n\n${message}\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+}
+
+/** 501 for a route the simulator does not serve. */
+function notModelled(ctx: Ctx): Reply {
+  const service = ctx.path.split('/')[1] ?? '';
+  return notModelledReply(ctx.state, service, `${ctx.method} ${ctx.path}`);
+}
+
+/** The 501 answer when the request has query parameters the simulator does not model for its route, else undefined. */
+function unmodelledQuery(ctx: Ctx): Reply | undefined {
+  const keys = [...new Set(ctx.query.keys())];
+  if (!keys.length || ctx.path.startsWith('/_fake/')) return undefined;
+  const route = QUERY_MODELLED.find(([m, re]) => m === ctx.method && re.test(ctx.path));
+  if (route?.[2] === 'own') return undefined;
+  const extra = keys.filter((k) => !(route?.[2] ?? []).includes(k));
+  if (!extra.length) return undefined;
+  const service = ctx.path.split('/')[1] ?? '';
+  return notModelledReply(ctx.state, service, `the query parameter${extra.length > 1 ? 's' : ''} ${extra.join(', ')} of ${ctx.method} ${ctx.path}`);
+}
+
 /** Replace password/secret string values (any depth) by "***". */
 function redact(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(redact);
@@ -230,6 +277,12 @@ export class FakeState {
   netRules: NetRule[] = [];
   evacFailRules: EvacFailRule[] = [];
   aggregates: FakeAggregate[] = [];
+  /** faults served: requests left unanswered (hangNext), connections reset (resetNext), injected error answers
+   * (failNext), Keystone connections dropped (keystoneDown), evacuations failed on purpose (failEvacuations),
+   * 501 answers for what the simulator does not model */
+  faults = { hangs: 0, resets: 0, injectedFailures: 0, keystoneDrops: 0, evacuationFailures: 0, notModelled: 0 };
+  /** what was refused with 501 ("GET /compute/v2.1/os-hosts", "the query parameter x of GET ...") */
+  notModelled: string[] = [];
   /** sockets of requests held by hangNext (destroyed on close) */
   readonly hung = new Set<import('node:net').Socket>();
   /** set once listening: http(s)://127.0.0.1:PORT */
@@ -343,6 +396,7 @@ export class FakeState {
       && (!r.serverIds || r.serverIds.has(s.id)));
     if (!rule) return undefined;
     if (--rule.remaining <= 0) this.evacFailRules.splice(this.evacFailRules.indexOf(rule), 1);
+    this.faults.evacuationFailures++;
     return rule.kind;
   }
 
@@ -539,6 +593,8 @@ export class FakeState {
       requests: this.requests,
       keystoneDown: this.keystoneDown,
       latencyMs: this.latencyMs,
+      faults: { ...this.faults },
+      notModelled: [...this.notModelled],
     };
   }
 }
@@ -663,6 +719,7 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
   state.requests.push(record);
 
   if (path.startsWith('/identity') && state.keystoneDown) {
+    state.faults.keystoneDrops++;
     req.socket.destroy();
     return;
   }
@@ -670,8 +727,10 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
   if (net) {
     if (--net.remaining <= 0) state.netRules.splice(state.netRules.indexOf(net), 1);
     if (net.kind === 'reset') {
+      state.faults.resets++;
       req.socket.destroy();
     } else {
+      state.faults.hangs++;
       const sock = req.socket;
       state.hung.add(sock);
       sock.once('close', () => state.hung.delete(sock));
@@ -700,11 +759,16 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
       };
     }
   }
+  // a query parameter the simulator does not model for this route (see QUERY_MODELLED)
+  const unmodelled = rule ? undefined : unmodelledQuery(ctx);
   if (rule) {
     rule.remaining--;
     if (rule.remaining === 0) state.failRules.splice(state.failRules.indexOf(rule), 1);
+    state.faults.injectedFailures++;
     const msg = `Injected failure ${rule.status}`;
     reply = service === 'compute' ? novaFault(rule.status, msg) : keystoneError(rule.status, msg);
+  } else if (unmodelled) {
+    reply = unmodelled;
   } else if (service === 'identity') {
     reply = keystone(ctx);
     extraHeaders = { ...reply.headers };
@@ -714,8 +778,12 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
     reply = glance(ctx);
   } else if (path.startsWith('/volume')) {
     reply = cinderRoute(state, ctx);
+    if (reply.status === 501) {
+      state.faults.notModelled++;
+      state.notModelled.push(`${ctx.method} ${path}`);
+    }
   } else {
-    reply = { status: 404, raw: '404 Not Found', headers: { 'Content-Type': 'text/plain' } };
+    reply = notModelled(ctx);
   }
   record.status = reply.status;
   send(res, reply, { ...extraHeaders, ...(service === 'identity' ? { Connection: 'close' } : {}) });
@@ -779,8 +847,7 @@ function keystone(ctx: Ctx): Reply {
     return { status: 300, body: { versions: { values: [versionV3(state)] } } };
   }
   if (method === 'GET' && (path === '/identity/v3' || path === '/identity/v3/')) return { status: 200, body: { version: versionV3(state) } };
-  if (path !== '/identity/v3/auth/tokens') return keystoneError(404, 'The resource could not be found.');
-  if (method !== 'POST') return keystoneError(405, 'The method is not allowed for the requested URL.');
+  if (path !== '/identity/v3/auth/tokens' || method !== 'POST') return notModelled(ctx);
   if (ctx.bodyError) return keystoneError(400, ctx.bodyError);
   const identity = ctx.body?.auth?.identity;
   const methods: string[] = Array.isArray(identity?.methods) ? identity.methods : [];
@@ -915,7 +982,7 @@ function nova(ctx: Ctx): Reply {
   if (method === 'GET' && (sub === '' || sub === '/')) {
     return { status: 200, body: { versions: [novaVersion(state, 'v2.0'), novaVersion(state, 'v2.1')] } };
   }
-  if (!sub.startsWith('/v2.1')) return novaFault(404, 'The resource could not be found.');
+  if (!sub.startsWith('/v2.1')) return notModelled(ctx);
   const p = sub.slice('/v2.1'.length);
   if (method === 'GET' && (p === '' || p === '/')) return { status: 200, body: { version: novaVersion(state, 'v2.1') } };
   const tok = authToken(ctx);
@@ -933,7 +1000,7 @@ function nova(ctx: Ctx): Reply {
       const list = state.services.filter((s) => (host === null || s.host === host) && (binary === null || s.binary === binary));
       return { status: 200, body: { services: list.map((s) => serviceView(state, s, mv)) } };
     }
-    if (method !== 'PUT') return novaFault(405, 'The method is not allowed.');
+    if (method !== 'PUT') return notModelled(ctx);
     const action = p.slice('/os-services/'.length);
     if (['force-down', 'enable', 'disable', 'disable-log-reason'].includes(action)) {
       if (at('2.53') || (action === 'force-down' && !at('2.11'))) return novaFault(404, 'The resource could not be found.');
@@ -981,22 +1048,7 @@ function nova(ctx: Ctx): Reply {
     return { status: 200, body: { service: serviceView(state, s, mv) } };
   }
 
-  if (method === 'GET' && (p === '/os-hypervisors/detail' || p === '/os-hypervisors')) {
-    if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-hypervisors:list-detail to be performed.");
-    const detail = p.endsWith('/detail');
-    let list = state.services.filter((s) => s.binary === 'nova-compute');
-    let links = {};
-    if (at('2.33') && (ctx.query.has('limit') || ctx.query.has('marker') || list.length > state.pageSize)) {
-      const pg = paginate(ctx, list, (s) => String(at('2.53') ? s.hypervisorId : s.hypervisorLegacyId));
-      if ('status' in pg) return pg;
-      list = pg.page;
-      links = nextLinks(ctx, 'hypervisors', pg.next);
-    }
-    return {
-      status: 200,
-      body: { hypervisors: list.map((s) => (detail ? hypervisorView(state, s, mv) : hypervisorSummary(state, s, mv))), ...links },
-    };
-  }
+  if (method === 'GET' && (p === '/os-hypervisors' || p.startsWith('/os-hypervisors/'))) return hypervisors(ctx, p.slice('/os-hypervisors'.length));
 
   if (method === 'GET' && p === '/servers/detail') {
     const admin = isAdmin(ctx);
@@ -1031,7 +1083,7 @@ function nova(ctx: Ctx): Reply {
     if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
     const b = ctx.body;
     if (b && typeof b === 'object' && 'evacuate' in b) return evacuate(ctx, s, b.evacuate);
-    return novaFault(400, `There is no such action: ${b && typeof b === 'object' ? Object.keys(b)[0] : 'none'}`);
+    return notModelledReply(state, 'compute', `the server action ${b && typeof b === 'object' ? Object.keys(b)[0] : '(none)'} (POST ${ctx.path})`);
   }
 
   if (method === 'GET' && p === '/os-migrations') {
@@ -1058,7 +1110,88 @@ function nova(ctx: Ctx): Reply {
     if (!f) return novaFault(404, `Flavor ${m[1]} could not be found.`);
     return { status: 200, body: m[2] ? { extra_specs: { ...f.extraSpecs } } : { flavor: flavorView(ctx, f) } };
   }
-  return novaFault(404, 'The resource could not be found.');
+  return notModelled(ctx);
+}
+
+/** oslo strutils.bool_from_string(strict=True) / Nova's parameter_types.boolean (query string forms) */
+const NOVA_TRUE = ['1', 'true', 'True', 'TRUE', 'on', 'On', 'ON', 'yes', 'Yes', 'YES'];
+const NOVA_FALSE = ['0', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF', 'no', 'No', 'NO'];
+
+/** Compute nodes whose hypervisor_hostname is LIKE '%pattern%' (nova/db/main/api.py compute_node_search_by_hypervisor;
+ * SQL wildcards % and _ keep their meaning, MariaDB's default collation compares case-insensitively). */
+function searchHypervisors(state: FakeState, pattern: string): FakeService[] {
+  const re = new RegExp(pattern.split('').map((c) => (c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join(''), 'i');
+  return state.services.filter((s) => s.binary === 'nova-compute' && re.test(s.host));
+}
+
+/**
+ * os-hypervisors (nova/api/openstack/compute/hypervisors.py, Zed):
+ *   GET /os-hypervisors[/detail]   limit/marker from 2.33; hypervisor_hostname_pattern (LIKE '%P%', 404 when nothing
+ *                                  matches, 400 with limit/marker) and with_servers from 2.53; other query parameters
+ *                                  are ignored before 2.33, stripped 2.33-2.52 and refused (400) from 2.53
+ *   GET /os-hypervisors/{P}/search and /os-hypervisors/{P}/servers   before 2.53 only (404 from 2.53)
+ * A hypervisor's "servers" ([{name, uuid}], all projects, oldest first) is there when it has servers; from 2.75 an
+ * empty list when with_servers was asked and it has none.
+ */
+function hypervisors(ctx: Ctx, rest: string): Reply {
+  const { state } = ctx;
+  const mv = ctx.mv!;
+  const at = (v: string) => mvGe(mv, v);
+  const serversOf = (s: FakeService) => state.serversOn(s.host).reverse().map((x) => ({ name: x.name, uuid: x.id }));
+  const view = (s: FakeService, detail: boolean, withServers: boolean) => {
+    const v: Record<string, unknown> = detail ? hypervisorView(state, s, mv) : hypervisorSummary(state, s, mv);
+    if (!withServers) return v;
+    const servers = serversOf(s);
+    if (servers.length) v.servers = servers;
+    else if (at('2.75')) v.servers = [];
+    return v;
+  };
+  const noMatch = (pattern: string) => novaFault(404, `No hypervisor matching '${pattern}' could be found.`);
+  let m: RegExpExecArray | null;
+  if ((m = /^\/([^/]+)\/(search|servers)$/.exec(rest))) {
+    if (!isAdmin(ctx)) return novaFault(403, `Policy doesn't allow os_compute_api:os-hypervisors:${m[2]} to be performed.`);
+    if (at('2.53')) return novaFault(404, 'The resource could not be found.');
+    const pattern = decodeURIComponent(m[1]);
+    const list = searchHypervisors(state, pattern);
+    if (!list.length) return noMatch(pattern);
+    return { status: 200, body: { hypervisors: list.map((s) => view(s, false, m![2] === 'servers')) } };
+  }
+  if (rest !== '' && rest !== '/detail') return notModelled(ctx);
+  const detail = rest === '/detail';
+  if (!isAdmin(ctx)) return novaFault(403, `Policy doesn't allow os_compute_api:os-hypervisors:${detail ? 'list-detail' : 'list'} to be performed.`);
+  const q = ctx.query;
+  let pattern: string | null = null;
+  let withServers = false;
+  if (at('2.53')) {
+    const extra = [...new Set(q.keys())].filter((k) => !['limit', 'marker', 'hypervisor_hostname_pattern', 'with_servers'].includes(k));
+    if (extra.length) return novaFault(400, `Invalid input for query parameters ${extra[0]}. Value: ${q.get(extra[0])}. Additional properties are not allowed ('${extra[0]}' was unexpected)`);
+    pattern = q.get('hypervisor_hostname_pattern');
+    const ws = q.get('with_servers');
+    if (ws !== null) {
+      if (!NOVA_TRUE.includes(ws) && !NOVA_FALSE.includes(ws)) {
+        return novaFault(400, `Invalid input for query parameters with_servers. Value: ${ws}. '${ws}' is not one of ${JSON.stringify([true, ...NOVA_TRUE, false, ...NOVA_FALSE].map(String))}`);
+      }
+      withServers = NOVA_TRUE.includes(ws);
+    }
+  }
+  let list: FakeService[];
+  let links = {};
+  if (pattern !== null) {
+    if (q.has('limit') || q.has('marker')) {
+      return novaFault(400, 'Paging over hypervisors with the hypervisor_hostname_pattern query parameter is not supported.');
+    }
+    list = searchHypervisors(state, pattern);
+    if (!list.length) return noMatch(pattern);
+  } else {
+    list = state.services.filter((s) => s.binary === 'nova-compute');
+    if (at('2.33') && (q.has('limit') || q.has('marker') || list.length > state.pageSize)) {
+      const pg = paginate(ctx, list, (s) => String(at('2.53') ? s.hypervisorId : s.hypervisorLegacyId));
+      if ('status' in pg) return pg;
+      list = pg.page;
+      links = nextLinks(ctx, 'hypervisors', pg.next);
+    }
+  }
+  return { status: 200, body: { hypervisors: list.map((s) => view(s, detail, withServers)), ...links } };
 }
 
 function novaVersion(state: FakeState, id: 'v2.0' | 'v2.1') {
@@ -1297,7 +1430,7 @@ function aggregates(ctx: Ctx, rest: string): Reply {
     return { status: 200, body: { aggregate: aggregateView(ctx, a, { created: true }) } };
   }
   const m = /^\/([^/]+)(\/action)?$/.exec(rest);
-  if (!m) return novaFault(404, 'The resource could not be found.');
+  if (!m) return notModelled(ctx);
   const idText = decodeURIComponent(m[1]);
   if (!/^\d+$/.test(idText)) return bad(`Invalid aggregate id ${idText}`);
   const a = state.aggregates.find((x) => x.id === Number(idText));
@@ -1499,7 +1632,7 @@ function glance(ctx: Ctx): Reply {
     if (!img) return { status: 404, raw: `404 Not Found\n\nNo image found with ID ${m[1]}\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
     return { status: 200, body: imageView(img) };
   }
-  return { status: 404, raw: '404 Not Found\n\nThe resource could not be found.\n\n', headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+  return notModelled(ctx);
 }
 
 function imageView(i: FakeImage) {

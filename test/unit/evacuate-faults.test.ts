@@ -45,6 +45,8 @@ function liveEvacuations(id: string): number {
 /** 0 lost: every instance runs elsewhere, except those the report lists as failed; 0 evacuated twice. */
 function expectNoneLostNoneTwice(servers: FakeServer[], report: EvacuationReport, allowedFailures: string[] = []): void {
   const st = fc!.fake.state;
+  // the engine asked the simulator only what it models (anything else is a 501, see test/fake)
+  expect(st.notModelled).toEqual([]);
   const failed = new Set(report.failed.map((f) => f.id));
   expect([...failed].sort()).toEqual([...allowedFailures].sort());
   for (const s of servers) {
@@ -71,6 +73,8 @@ describe('evacuation engine under faults (simulator)', () => {
     const { st, servers } = await setup(10, {}, { attempts: 2, retryDelayMs: 5 });
     st.keystoneDown = true;
     await expect(evacuateHost(fc!.cloud, options(), fc!.log)).rejects.toThrow();
+    // the fault happened: each authentication attempt had its connection dropped
+    expect(st.faults.keystoneDrops).toBe(2);
     expect(st.migrations).toHaveLength(0);
     expect(st.service(HOST)!.forcedDown).toBe(false);
     st.keystoneDown = false;
@@ -84,7 +88,10 @@ describe('evacuation engine under faults (simulator)', () => {
     let n = 0;
     const r = await evacuateHost(fc!.cloud, options({ onAccepted: () => { if (++n === 5) st.failNext(6, 500, /compute/); } }), fc!.log);
     expectNoneLostNoneTwice(servers, r);
-    expect(st.requests.filter((q) => q.status >= 500).length).toBeGreaterThanOrEqual(8);
+    // both bursts were served in full (2 + 6 injected answers) and retried
+    expect(st.faults.injectedFailures).toBe(8);
+    expect(st.failRules).toEqual([]);
+    expect(st.requests.filter((q) => q.status >= 500).length).toBe(8);
   });
 
   it('request timeouts on evacuate calls', async () => {
@@ -92,6 +99,10 @@ describe('evacuation engine under faults (simulator)', () => {
     st.hangNext(3, /\/action$/);
     const r = await evacuateHost(fc!.cloud, options(), fc!.log);
     expectNoneLostNoneTwice(servers, r);
+    // the fault happened: three evacuate calls were left unanswered (recorded with status 0) and timed out
+    expect(st.faults.hangs).toBe(3);
+    expect(st.netRules).toEqual([]);
+    expect(st.requests.filter((q) => q.status === 0 && q.path.endsWith('/action'))).toHaveLength(3);
   });
 
   it('connection resets on evacuate calls and listings', async () => {
@@ -100,6 +111,11 @@ describe('evacuation engine under faults (simulator)', () => {
     st.resetNext(1, /os-migrations/);
     const r = await evacuateHost(fc!.cloud, options(), fc!.log);
     expectNoneLostNoneTwice(servers, r);
+    // the fault happened: two evacuate calls and one os-migrations listing had their connection reset
+    expect(st.faults.resets).toBe(3);
+    expect(st.netRules).toEqual([]);
+    expect(st.requests.filter((q) => q.status === 0 && q.path.endsWith('/action'))).toHaveLength(2);
+    expect(st.requests.filter((q) => q.status === 0 && q.path.endsWith('/os-migrations'))).toHaveLength(1);
   });
 
   it('the token expires mid-host', async () => {
@@ -116,12 +132,14 @@ describe('evacuation engine under faults (simulator)', () => {
     const r = await evacuateHost(fc!.cloud, options(), fc!.log);
     expectNoneLostNoneTwice(servers, r);
     expect(st.migrations.filter((m) => m.status === 'error')).toHaveLength(3);
+    expect(st.faults.evacuationFailures).toBe(3);
 
     // a rebuild that fails on the destination leaves the instance in ERROR there: reported, not retried
     const more = st.addServers('compute3', 4, { flavor: 'm1.evacuable' });
     st.killService('compute3');
     st.failEvacuations(1, { kind: 'error', serverIds: [more[0].id] });
     const r2 = await evacuateHost(fc!.cloud, options({ host: 'compute3' }), fc!.log);
+    expect(st.faults.evacuationFailures).toBe(4);
     expect(r2.failed.map((f) => f.id)).toEqual([more[0].id]);
     expect(r2.givenUp).toEqual([more[0].id]);
     const bad = st.server(more[0].id)!;

@@ -2,6 +2,9 @@
  * Holds the fake to the requests and responses recorded on a real OpenStack Zed (test/fixtures/openstack-zed): for each
  * recorded request, the fake's answer to the same request must have the same status, the same header names, and the
  * same keys in every body object (recursively, first element of arrays).
+ *
+ * Every endpoint the fake serves has recordings; those that test/rig/openstack/record-fixtures.sh records (PENDING)
+ * are reported as skipped, with the reason, until their files exist.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -9,23 +12,28 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';
 import { waitFor } from '../fake/harness';
+import { cinderOf } from '../fake/cinder-fake';
 
 const DIR = path.join(__dirname, '../fixtures/openstack-zed');
 
 interface Fixture {
-  request: string | { method: string; url: string; body: unknown };
+  request: string | { method: string; url: string; body: unknown; headers?: Record<string, string> };
   status: number;
   headers?: Record<string, string>;
   body: unknown;
 }
 
-interface Parsed { method: string; path: string; mv?: string; body?: unknown }
+interface Parsed { method: string; path: string; mv?: string; body?: unknown; headers?: Record<string, string> }
+
+/** The rig's ports (test/rig/openstack) → the fake's service prefixes. */
+const PORTS: Record<string, string> = { 5000: '/identity', 8774: '/compute', 9292: '/image', 8776: '/volume' };
 
 /** "GET /v2.1/x [2.88]" or {method, url: "http://h:8774/v2.1/x [OpenStack-API-Version: compute 2.53]", body} */
 function parseRequest(f: Fixture): Parsed {
   let method: string;
   let target: string;
   let body: unknown;
+  let headers: Record<string, string> | undefined;
   if (typeof f.request === 'string') {
     const m = /^(\w+) (\S+)(.*)$/.exec(f.request)!;
     method = m[1];
@@ -34,14 +42,16 @@ function parseRequest(f: Fixture): Parsed {
     method = f.request.method;
     target = f.request.url;
     body = f.request.body ?? undefined;
+    headers = f.request.headers;
   }
   const mvm = /\s*\[(?:OpenStack-API-Version: compute )?([\d.]+)\]\s*$/.exec(target);
   const url = target.slice(0, mvm ? mvm.index : undefined).trim();
   const u = new URL(url, 'http://recorded');
   let p = u.pathname + u.search;
-  if (p.startsWith('/v2.1')) p = '/compute' + p;
+  if (PORTS[u.port]) p = PORTS[u.port] + p;
+  else if (p.startsWith('/v2.1')) p = '/compute' + p;
   else if (p.startsWith('/v3')) p = '/identity' + p;
-  return { method, path: p, mv: mvm?.[1], body };
+  return { method, path: p, mv: mvm?.[1], body, headers };
 }
 
 function raw(method: string, url: string, headers: Record<string, string>, body?: unknown):
@@ -131,6 +141,79 @@ const SETUP: Record<string, Setup> = {
   },
 };
 
+/** The rig's host in a recorded request → the fake's. */
+const onHost = (req: Parsed, host: string) => {
+  req.path = req.path.replace(/hypervisor_hostname_pattern=[^&]+/, `hypervisor_hostname_pattern=${host}`)
+    .replace(/os-hypervisors\/[^/?]+\/(servers|search)/, `os-hypervisors/${host}/$1`);
+};
+const withServerOn = (host: string): Setup => (fake, req) => { fake.state.addServers(host, 1); onHost(req, host); };
+const legacyService: Setup = (fake, req) => { (req.body as any).host = 'compute3'; };
+const anAggregate = (hosts: string[]): Setup => (fake, req) => {
+  const a = fake.state.addAggregate('oha-fixture-agg', hosts);
+  req.path = req.path.replace(/os-aggregates\/\d+/, `os-aggregates/${a.id}`);
+  const rm = (req.body as any)?.remove_host;
+  if (rm) rm.host = hosts[0];
+};
+const aFlavor: Setup = (_fake, req) => { req.path = req.path.replace(/flavors\/[^/?]+/, 'flavors/42'); };
+const cinderProject: Setup = (fake, req) => { req.path = req.path.replace(/\/v3\/[0-9a-f]{32}\//, `/v3/${fake.state.admin.projectId}/`); };
+
+/**
+ * Recorded by test/rig/openstack/record-fixtures.sh (run against the real rig): the answers the fake serves that the
+ * earlier recordings did not cover. Until a file exists its test is reported as skipped (named, with the reason).
+ */
+const PENDING: Record<string, Setup> = {
+  'keystone_get_versions.json': () => {},
+  'keystone_get_v3.json': () => {},
+  'nova_get_versions.json': () => {},
+  'nova_get_v2.1.json': () => {},
+  'nova_get_os_services_mv_unsupported.json': () => {},
+  'nova_get_os_services_unauthorized.json': () => {},
+  'nova_get_os_hypervisors_mv2.53.json': () => {},
+  'nova_get_os_hypervisors_pattern_with_servers_mv2.53.json': withServerOn('compute1'),
+  'nova_get_os_hypervisors_detail_pattern_with_servers_mv2.53.json': withServerOn('compute1'),
+  'nova_get_os_hypervisors_pattern_with_servers_none_mv2.75.json': (fake, req) => { fake.state.addServers('compute1', 1); onHost(req, 'compute2'); },
+  'nova_get_os_hypervisors_pattern_nomatch_mv2.53.json': () => {},
+  'nova_get_os_hypervisors_pattern_paging_mv2.53.json': (_fake, req) => onHost(req, 'compute1'),
+  'nova_get_os_hypervisors_servers_mv2.52.json': withServerOn('compute1'),
+  'nova_get_os_hypervisors_search_mv2.52.json': withServerOn('compute1'),
+  'nova_get_os_hypervisors_servers_gone_mv2.53.json': withServerOn('compute1'),
+  'nova_get_server_mv2.74.json': (fake, req) => {
+    const [s] = fake.state.addServers('compute1', 1);
+    req.path = req.path.replace(/\/servers\/[0-9a-f-]{36}/, `/servers/${s.id}`);
+  },
+  'nova_get_flavors_mv2.53.json': () => {},
+  'nova_get_flavors_detail_mv2.61.json': () => {},
+  'nova_get_flavor_mv2.61.json': aFlavor,
+  'nova_get_flavor_extra_specs_mv2.53.json': aFlavor,
+  'nova_put_os_services_disable_log_reason_mv2.11.json': legacyService,
+  'nova_put_os_services_enable_mv2.11.json': legacyService,
+  'nova_put_os_services_disable_mv2.11.json': legacyService,
+  'nova_put_os_services_force_down_mv2.11.json': legacyService,
+  'nova_put_os_services_force_up_mv2.11.json': legacyService,
+  'nova_post_os_aggregates_remove_host_mv2.41.json': anAggregate(['compute3']),
+  'nova_put_os_aggregate_mv2.41.json': anAggregate(['compute3']),
+  'glance_get_versions.json': () => {},
+  'glance_get_versions_path.json': () => {},
+  'glance_get_images.json': () => {},
+  // recorded: the rig's image cirros-evac (property evacuable=true)
+  'glance_get_image.json': (fake, req) => {
+    const img = fake.state.images.find((i) => i.name === 'cirros-evacuable-prop')!;
+    req.path = req.path.replace(/images\/[0-9a-f-]{36}/, `images/${img.id}`);
+  },
+  'glance_get_image_not_found.json': () => {},
+  'cinder_get_versions.json': () => {},
+  'cinder_get_v3.json': () => {},
+  'cinder_get_types.json': cinderProject,
+  'cinder_get_os_services.json': (fake, req) => {
+    cinderProject(fake, req);
+    const c = cinderOf(fake.state);
+    c.report('cinder-scheduler', 'cinder-cluster-1');
+    c.report('cinder-volume', 'cinder-cluster-1@nfs');
+    c.report('cinder-backup', 'cinder-cluster-1');
+  },
+};
+for (const [name, setup] of Object.entries(PENDING)) SETUP[name] ??= setup;
+
 async function getToken(fake: FakeOpenStack): Promise<string> {
   const res = await raw('POST', `${fake.url}/auth/tokens`, {}, {
     auth: {
@@ -151,6 +234,10 @@ describe('the fake answers like the recorded Zed cloud', () => {
     expect(files.filter((f) => !(f in SETUP))).toEqual([]);
   });
 
+  for (const file of Object.keys(PENDING).filter((f) => !files.includes(f))) {
+    it.skip(`${file}: not recorded yet (run test/rig/openstack/record-fixtures.sh against the real rig)`, () => {});
+  }
+
   for (const file of files) {
     it(file, async () => {
       const fixture = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Fixture;
@@ -160,15 +247,22 @@ describe('the fake answers like the recorded Zed cloud', () => {
       const headers: Record<string, string> = {};
       if (!req.path.startsWith('/identity')) headers['X-Auth-Token'] = await getToken(fake);
       if (req.mv) headers['OpenStack-API-Version'] = `compute ${req.mv}`;
+      Object.assign(headers, req.headers);
       const res = await raw(req.method, fake.baseUrl + req.path, headers, req.body);
 
       expect(res.status, res.text).toBe(fixture.status);
+      expect(fake.state.notModelled, 'the fake models the recorded request').toEqual([]);
       if (fixture.body === '') {
         expect(res.text).toBe('');
+      } else if (typeof fixture.body === 'string') {
+        // a text answer (Glance's errors): text again
+        expect(res.text).not.toBe('');
+        expect(() => JSON.parse(res.text)).toThrow();
       } else {
         expect(keyDiff(fixture.body, JSON.parse(res.text))).toEqual([]);
       }
-      for (const name of Object.keys(fixture.headers ?? {})) {
+      // (Keep-Alive is hop-by-hop: it depends on how the client's connection was handled, not on the API)
+      for (const name of Object.keys(fixture.headers ?? {}).filter((n) => n.toLowerCase() !== 'keep-alive')) {
         expect(res.headers, `header ${name}`).toHaveProperty(name.toLowerCase());
       }
       const h = Object.fromEntries(Object.entries(fixture.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));

@@ -1,0 +1,480 @@
+#!/bin/bash
+# Records, from the running real rig (Zed), the answers the OpenStack simulator (test/fake) serves but that
+# test/fixtures/openstack-zed has no recording of yet, in the fixtures' format; test/unit/fake-fixtures.test.ts then
+# holds the simulator to them (until recorded, it reports each as skipped, naming this script).
+#
+#   test/rig/openstack/record-fixtures.sh [--force] [--list] [NAME...]
+#     (no NAME)  every fixture of this script whose file is missing (idempotent: recorded files are left alone)
+#     NAME...    only these (file names, e.g. nova_get_server_mv2.74.json); --force re-records existing files
+#     --list     print the fixtures of this script, "recorded" or "missing", and exit
+#
+# Needs the rig running (test/rig/openstack/start.sh: Keystone 127.0.0.1:5000 admin/admin project admin, Nova :8774,
+# Glance :9292, >= 2 compute hosts); the cinder_* fixtures also need Cinder (test/rig/openstack/cinder.sh start) and
+# are skipped, with a message, without it. Environment: OS_RIG_DIR (default /tmp/oha-openstack-rig), FIXTURES_DIR
+# (default test/fixtures/openstack-zed).
+#
+# What it changes on the rig, and undoes (also when interrupted or failing; a later run first removes what an
+# interrupted run left, found by the oha-fixture name prefix and the state file $OS_RIG_DIR/record-fixtures.state):
+#   - boots one server, oha-fixture-vm, on the first compute host (flavor FLAVOR, image IMAGE of rig.env, no network),
+#     deleted at the end (waited for);
+#   - on the last compute host: disable (with reason), enable, disable, force down, force up through the pre-2.53
+#     os-services actions; done only when that service is enabled, up and not forced down at the start, and put back
+#     so at the end;
+#   - one aggregate, oha-fixture-agg (renamed oha-fixture-agg2), holding the last compute host, deleted at the end.
+# Request bodies are stored with passwords as "***", X-Subject-Token values redacted; Date and Server headers dropped.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=common.sh
+. "$HERE/common.sh"
+ROOT=$(cd "$HERE/../../.." && pwd)
+export OS_RIG_DIR FIXTURES_DIR=${FIXTURES_DIR:-$ROOT/test/fixtures/openstack-zed}
+exec "$PY" - "$@" <<'PYEOF'
+import http.client
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+RIG = os.environ['OS_RIG_DIR']
+OUT = os.environ['FIXTURES_DIR']
+STATE = os.path.join(RIG, 'record-fixtures.state')
+# the rig's endpoints (overridable only to try the script out elsewhere, e.g. on the simulator)
+KEYSTONE = os.environ.get('RECORD_KEYSTONE_URL', 'http://127.0.0.1:5000')
+NOVA = os.environ.get('RECORD_NOVA_URL', 'http://127.0.0.1:8774')
+GLANCE = os.environ.get('RECORD_GLANCE_URL', 'http://127.0.0.1:9292')
+CINDER = os.environ.get('RECORD_CINDER_URL', 'http://127.0.0.1:8776')
+PREFIX = 'oha-fixture'
+VM = PREFIX + '-vm'
+AGG = PREFIX + '-agg'
+FORCE = '--force' in sys.argv[1:]
+LIST = '--list' in sys.argv[1:]
+ONLY = [a for a in sys.argv[1:] if not a.startswith('--')]
+
+
+def log(msg):
+    sys.stderr.write('record-fixtures: %s\n' % msg)
+
+
+def die(msg):
+    log('ERROR: ' + msg)
+    sys.exit(1)
+
+
+class Resp:
+    def __init__(self, status, headers, text):
+        self.status, self.headers, self.text = status, headers, text
+
+    def json(self):
+        return json.loads(self.text)
+
+
+def http_call(method, url, headers=None, body=None, timeout=60):
+    """One request on its own connection; headers as the server sent them (name case and order kept)."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    h = {'Accept': 'application/json'}
+    # uwsgi (Keystone) mishandles keep-alive; the others are asked like python-requests does
+    h['Connection'] = 'close' if url.startswith(KEYSTONE) else 'keep-alive'
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        h['Content-Type'] = 'application/json'
+    h.update(headers or {})
+    try:
+        conn.request(method, u.path + ('?' + u.query if u.query else ''), body=payload, headers=h)
+        r = conn.getresponse()
+        text = r.read().decode('utf-8', 'replace')
+        return Resp(r.status, r.getheaders(), text)
+    finally:
+        conn.close()
+
+
+def rig_env():
+    path = os.path.join(RIG, 'rig.env')
+    if not os.path.exists(path):
+        die('no %s: start the rig first (test/rig/openstack/start.sh)' % path)
+    env = {}
+    with open(path) as f:
+        for line in f:
+            if '=' in line:
+                k, v = line.rstrip('\n').split('=', 1)
+                env[k] = v
+    return env
+
+
+ENV = {} if LIST else rig_env()
+AUTH_BODY = {'auth': {'identity': {'methods': ['password'], 'password': {'user': {
+    'name': ENV.get('USERNAME', 'admin'), 'domain': {'name': ENV.get('USER_DOMAIN', 'Default')},
+    'password': ENV.get('PASSWORD', 'admin')}}},
+    'scope': {'project': {'name': ENV.get('PROJECT', 'admin'), 'domain': {'name': ENV.get('PROJECT_DOMAIN', 'Default')}}}}}
+
+
+def authenticate():
+    try:
+        r = http_call('POST', KEYSTONE + '/v3/auth/tokens', body=AUTH_BODY)
+    except OSError as e:
+        die('Keystone on %s does not answer (%s): is the rig running?' % (KEYSTONE, e))
+    if r.status != 201:
+        die('authentication failed: %s %s' % (r.status, r.text[:300]))
+    tok = dict((k.lower(), v) for k, v in r.headers)['x-subject-token']
+    return tok, r.json()['token']
+
+
+TOKEN, TOKEN_BODY = (None, {'project': {'id': None}}) if LIST else authenticate()
+PROJECT_ID = TOKEN_BODY['project']['id']
+CATALOG_TYPES = {s['type'] for s in TOKEN_BODY.get('catalog', [])}
+
+
+def api(method, url, mv=None, body=None, ok=(200, 201, 202, 204)):
+    h = {'X-Auth-Token': TOKEN}
+    if mv:
+        h['OpenStack-API-Version'] = 'compute %s' % mv
+    r = http_call(method, url, h, body)
+    if ok and r.status not in ok:
+        raise RuntimeError('%s %s -> %s %s' % (method, url, r.status, r.text[:300]))
+    return r
+
+
+def nova(method, path, mv='2.53', body=None, ok=(200, 201, 202, 204)):
+    return api(method, NOVA + '/v2.1' + path, mv, body, ok)
+
+
+# ------------------------------------------------------------------------------------------------ what to record
+# every fixture this script records, in recording order
+PLANNED = [
+    'keystone_get_versions.json', 'keystone_get_v3.json', 'nova_get_versions.json', 'nova_get_v2.1.json',
+    'nova_get_os_services_mv_unsupported.json', 'nova_get_os_services_unauthorized.json',
+    'nova_get_os_hypervisors_mv2.53.json', 'nova_get_os_hypervisors_pattern_with_servers_mv2.53.json',
+    'nova_get_os_hypervisors_detail_pattern_with_servers_mv2.53.json',
+    'nova_get_os_hypervisors_pattern_with_servers_none_mv2.75.json',
+    'nova_get_os_hypervisors_pattern_nomatch_mv2.53.json', 'nova_get_os_hypervisors_pattern_paging_mv2.53.json',
+    'nova_get_os_hypervisors_servers_mv2.52.json', 'nova_get_os_hypervisors_search_mv2.52.json',
+    'nova_get_os_hypervisors_servers_gone_mv2.53.json', 'nova_get_server_mv2.74.json',
+    'nova_get_flavors_mv2.53.json', 'nova_get_flavors_detail_mv2.61.json', 'nova_get_flavor_mv2.61.json',
+    'nova_get_flavor_extra_specs_mv2.53.json',
+    'nova_put_os_services_disable_log_reason_mv2.11.json', 'nova_put_os_services_enable_mv2.11.json',
+    'nova_put_os_services_disable_mv2.11.json', 'nova_put_os_services_force_down_mv2.11.json',
+    'nova_put_os_services_force_up_mv2.11.json',
+    'nova_post_os_aggregates_remove_host_mv2.41.json', 'nova_put_os_aggregate_mv2.41.json',
+    'glance_get_versions.json', 'glance_get_versions_path.json', 'glance_get_images.json', 'glance_get_image.json',
+    'glance_get_image_not_found.json',
+    'cinder_get_versions.json', 'cinder_get_v3.json', 'cinder_get_types.json', 'cinder_get_os_services.json',
+]
+RECORDED, SKIPPED = [], []
+
+
+def path_of(name):
+    return os.path.join(OUT, name)
+
+
+def want(name):
+    """Is this fixture to be recorded now?"""
+    assert name in PLANNED, name
+    if ONLY and name not in ONLY:
+        return False
+    return FORCE or not os.path.exists(path_of(name))
+
+
+def redact(v):
+    if isinstance(v, dict):
+        return {k: ('***' if k.lower() in ('password', 'secret', 'adminpass') and isinstance(v2, (str, int)) else redact(v2))
+                for k, v2 in v.items()}
+    if isinstance(v, list):
+        return [redact(x) for x in v]
+    return v
+
+
+def record(name, method, url, mv=None, body=None, expect=None, token=True, headers=None):
+    """Make the request and store it as test/fixtures/openstack-zed/NAME (atomically)."""
+    if not want(name):
+        return None
+    h = {}
+    if token:
+        h['X-Auth-Token'] = TOKEN
+    if mv:
+        h['OpenStack-API-Version'] = 'compute %s' % mv
+    h.update(headers or {})
+    r = http_call(method, url, h, body)
+    if expect is not None and r.status != expect:
+        raise RuntimeError('%s: %s %s answered %s, expected %s: %s' % (name, method, url, r.status, expect, r.text[:300]))
+    shown_url = url + (' [OpenStack-API-Version: compute %s]' % mv if mv else '')
+    request = {'method': method, 'url': shown_url, 'body': redact(body)}
+    if headers:
+        request['headers'] = headers
+    resp_headers = {}
+    for k, v in r.headers:
+        if k.lower() in ('date', 'server'):
+            continue
+        resp_headers[k] = 'REDACTED' if k.lower() == 'x-subject-token' else v
+    ctype = dict((k.lower(), v) for k, v in r.headers).get('content-type', '')
+    if r.text == '':
+        resp_body = ''
+    elif 'json' in ctype:
+        resp_body = json.loads(r.text)
+    else:
+        resp_body = r.text
+    fixture = {'request': request, 'status': r.status, 'headers': resp_headers, 'body': resp_body}
+    os.makedirs(OUT, exist_ok=True)
+    tmp = path_of(name) + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(fixture, f, indent=2, ensure_ascii=False)
+        f.write('\n')
+    os.replace(tmp, path_of(name))
+    RECORDED.append(name)
+    log('recorded %s (%s)' % (name, r.status))
+    return r
+
+
+def wait_until(what, fn, timeout):
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise RuntimeError('timeout (%d s) waiting for %s' % (timeout, what))
+        time.sleep(0.5)
+
+
+# ------------------------------------------------------------------------------------------------ rig set-up / undo
+def load_state():
+    try:
+        with open(STATE) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(st):
+    tmp = STATE + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(st, f)
+    os.replace(tmp, STATE)
+
+
+def compute_service(host):
+    ss = nova('GET', '/os-services?binary=nova-compute&host=%s' % urllib.parse.quote(host)).json()['services']
+    return ss[0] if ss else None
+
+
+def servers_named(prefix):
+    ss = nova('GET', '/servers/detail?all_tenants=1&name=%s' % urllib.parse.quote('^' + prefix), mv='2.74').json()['servers']
+    return [s for s in ss if s['name'].startswith(prefix)]
+
+
+def cleanup():
+    """Undo what this script (or an interrupted earlier run of it) changed on the rig."""
+    errors = []
+    for s in servers_named(PREFIX):
+        try:
+            nova('DELETE', '/servers/%s' % s['id'], ok=(204, 404))
+            log('deleting server %s (%s)' % (s['name'], s['id']))
+        except Exception as e:  # noqa: BLE001 - report, go on undoing the rest
+            errors.append(str(e))
+    try:
+        wait_until('the oha-fixture servers to be gone', lambda: not servers_named(PREFIX), 180)
+    except Exception as e:  # noqa: BLE001
+        errors.append(str(e))
+    for a in nova('GET', '/os-aggregates', mv='2.41').json()['aggregates']:
+        if not a['name'].startswith(PREFIX):
+            continue
+        try:
+            for h in a.get('hosts') or []:
+                nova('POST', '/os-aggregates/%s/action' % a['id'], mv='2.41', body={'remove_host': {'host': h}})
+            nova('DELETE', '/os-aggregates/%s' % a['id'], mv='2.41')
+            log('deleted aggregate %s' % a['name'])
+        except Exception as e:  # noqa: BLE001
+            errors.append(str(e))
+    st = load_state()
+    host = st.get('service_host')
+    if host:
+        try:
+            body = {'host': host, 'binary': 'nova-compute'}
+            nova('PUT', '/os-services/force-down', mv='2.11', body=dict(body, forced_down=False))
+            nova('PUT', '/os-services/enable', mv='2.11', body=body)
+            log('nova-compute of %s forced up and enabled again' % host)
+            st.pop('service_host')
+            save_state(st)
+        except Exception as e:  # noqa: BLE001
+            errors.append('restoring nova-compute of %s: %s' % (host, e))
+    if errors:
+        log('clean-up incomplete: ' + '; '.join(errors))
+    return not errors
+
+
+def boot_vm(host):
+    flavors = {f['name']: f['id'] for f in nova('GET', '/flavors').json()['flavors']}
+    images = {i['name']: i['id'] for i in api('GET', GLANCE + '/v2/images').json()['images']}
+    flavor, image = ENV.get('FLAVOR', 'm1.tiny'), ENV.get('IMAGE', 'cirros')
+    if flavor not in flavors or image not in images:
+        raise RuntimeError('flavor %s or image %s missing on the rig' % (flavor, image))
+    body = {'server': {'name': VM, 'imageRef': images[image], 'flavorRef': flavors[flavor], 'networks': 'none', 'host': host}}
+    sid = nova('POST', '/servers', mv='2.74', body=body).json()['server']['id']
+    log('booting %s (%s) on %s' % (VM, sid, host))
+
+    def active():
+        s = nova('GET', '/servers/%s' % sid, mv='2.74').json()['server']
+        if s['status'] == 'ERROR':
+            raise RuntimeError('%s went to ERROR: %s' % (VM, s.get('fault')))
+        return s if s['status'] == 'ACTIVE' and s.get('OS-EXT-SRV-ATTR:host') == host else None
+    return wait_until('%s ACTIVE on %s' % (VM, host), active, 180)
+
+
+# ------------------------------------------------------------------------------------------------ the recordings
+def main():
+    hosts = [h for h in ENV.get('COMPUTE_HOSTS', '').split(',') if h]
+    if len(hosts) < 2:
+        die('needs >= 2 compute hosts in rig.env COMPUTE_HOSTS (got %r)' % hosts)
+    vm_host, svc_host = hosts[0], hosts[-1]
+
+    # Keystone and Nova version documents
+    record('keystone_get_versions.json', 'GET', KEYSTONE + '/', token=False)
+    record('keystone_get_v3.json', 'GET', KEYSTONE + '/v3', token=False)
+    record('nova_get_versions.json', 'GET', NOVA + '/', token=False)
+    record('nova_get_v2.1.json', 'GET', NOVA + '/v2.1/', token=False)
+    # microversion above Zed's maximum; a token Keystone does not know
+    record('nova_get_os_services_mv_unsupported.json', 'GET', NOVA + '/v2.1/os-services', mv='2.999', expect=406)
+    record('nova_get_os_services_unauthorized.json', 'GET', NOVA + '/v2.1/os-services', token=False, expect=401,
+           headers={'X-Auth-Token': 'oha-fixture-invalid-token'})
+
+    # os-hypervisors (summary; hostname pattern and with_servers from 2.53; /{pattern}/search|servers before 2.53)
+    hyp = ['nova_get_os_hypervisors_mv2.53.json', 'nova_get_os_hypervisors_pattern_with_servers_mv2.53.json',
+           'nova_get_os_hypervisors_detail_pattern_with_servers_mv2.53.json',
+           'nova_get_os_hypervisors_pattern_with_servers_none_mv2.75.json',
+           'nova_get_os_hypervisors_pattern_nomatch_mv2.53.json', 'nova_get_os_hypervisors_pattern_paging_mv2.53.json',
+           'nova_get_os_hypervisors_servers_mv2.52.json', 'nova_get_os_hypervisors_search_mv2.52.json',
+           'nova_get_os_hypervisors_servers_gone_mv2.53.json', 'nova_get_server_mv2.74.json']
+    needs_vm = [n for n in hyp if want(n)]
+    if needs_vm:
+        on_host = {s['OS-EXT-SRV-ATTR:host'] for s in nova('GET', '/servers/detail?all_tenants=1', mv='2.74').json()['servers']}
+        empty = [h for h in hosts if h not in on_host and h != vm_host]
+        vm = boot_vm(vm_host)
+        q = urllib.parse.quote
+        record('nova_get_os_hypervisors_mv2.53.json', 'GET', NOVA + '/v2.1/os-hypervisors', mv='2.53', expect=200)
+        record('nova_get_os_hypervisors_pattern_with_servers_mv2.53.json', 'GET',
+               NOVA + '/v2.1/os-hypervisors?hypervisor_hostname_pattern=%s&with_servers=true' % q(vm_host), mv='2.53', expect=200)
+        record('nova_get_os_hypervisors_detail_pattern_with_servers_mv2.53.json', 'GET',
+               NOVA + '/v2.1/os-hypervisors/detail?hypervisor_hostname_pattern=%s&with_servers=true' % q(vm_host), mv='2.53', expect=200)
+        if empty:
+            record('nova_get_os_hypervisors_pattern_with_servers_none_mv2.75.json', 'GET',
+                   NOVA + '/v2.1/os-hypervisors?hypervisor_hostname_pattern=%s&with_servers=true' % q(empty[0]), mv='2.75', expect=200)
+        elif want('nova_get_os_hypervisors_pattern_with_servers_none_mv2.75.json'):
+            SKIPPED.append(('nova_get_os_hypervisors_pattern_with_servers_none_mv2.75.json', 'every other compute host has servers'))
+        record('nova_get_os_hypervisors_pattern_nomatch_mv2.53.json', 'GET',
+               NOVA + '/v2.1/os-hypervisors?hypervisor_hostname_pattern=oha-no-such-host', mv='2.53', expect=404)
+        record('nova_get_os_hypervisors_pattern_paging_mv2.53.json', 'GET',
+               NOVA + '/v2.1/os-hypervisors?hypervisor_hostname_pattern=%s&limit=1' % q(vm_host), mv='2.53', expect=400)
+        record('nova_get_os_hypervisors_servers_mv2.52.json', 'GET', NOVA + '/v2.1/os-hypervisors/%s/servers' % q(vm_host),
+               mv='2.52', expect=200)
+        record('nova_get_os_hypervisors_search_mv2.52.json', 'GET', NOVA + '/v2.1/os-hypervisors/%s/search' % q(vm_host),
+               mv='2.52', expect=200)
+        record('nova_get_os_hypervisors_servers_gone_mv2.53.json', 'GET', NOVA + '/v2.1/os-hypervisors/%s/servers' % q(vm_host),
+               mv='2.53', expect=404)
+        record('nova_get_server_mv2.74.json', 'GET', NOVA + '/v2.1/servers/%s' % vm['id'], mv='2.74', expect=200)
+
+    # flavors
+    flavors = {f['name']: f['id'] for f in nova('GET', '/flavors').json()['flavors']}
+    fid = flavors.get(ENV.get('FLAVOR_EVACUABLE', 'm1.evac'))
+    record('nova_get_flavors_mv2.53.json', 'GET', NOVA + '/v2.1/flavors', mv='2.53', expect=200)
+    record('nova_get_flavors_detail_mv2.61.json', 'GET', NOVA + '/v2.1/flavors/detail?is_public=None', mv='2.61', expect=200)
+    if fid:
+        record('nova_get_flavor_mv2.61.json', 'GET', NOVA + '/v2.1/flavors/%s' % fid, mv='2.61', expect=200)
+        record('nova_get_flavor_extra_specs_mv2.53.json', 'GET', NOVA + '/v2.1/flavors/%s/os-extra_specs' % fid, mv='2.53', expect=200)
+
+    # the os-services actions before 2.53, on the last compute host (only when it is in service; put back after)
+    svc = ['nova_put_os_services_disable_log_reason_mv2.11.json', 'nova_put_os_services_enable_mv2.11.json',
+           'nova_put_os_services_disable_mv2.11.json', 'nova_put_os_services_force_down_mv2.11.json',
+           'nova_put_os_services_force_up_mv2.11.json']
+    if [n for n in svc if want(n)]:
+        s = compute_service(svc_host)
+        if not s or s['status'] != 'enabled' or s['state'] != 'up' or s.get('forced_down'):
+            for n in svc:
+                if want(n):
+                    SKIPPED.append((n, 'nova-compute of %s is not enabled, up and in service: %s' % (svc_host, s)))
+        else:
+            st = load_state()
+            st['service_host'] = svc_host
+            save_state(st)
+            b = {'host': svc_host, 'binary': 'nova-compute'}
+            u = NOVA + '/v2.1/os-services/'
+            record(svc[0], 'PUT', u + 'disable-log-reason', mv='2.11', body=dict(b, disabled_reason=PREFIX), expect=200)
+            record(svc[1], 'PUT', u + 'enable', mv='2.11', body=b, expect=200)
+            record(svc[2], 'PUT', u + 'disable', mv='2.11', body=b, expect=200)
+            record(svc[3], 'PUT', u + 'force-down', mv='2.11', body=dict(b, forced_down=True), expect=200)
+            record(svc[4], 'PUT', u + 'force-down', mv='2.11', body=dict(b, forced_down=False), expect=200)
+
+    # aggregates: remove_host and update (the others are recorded already)
+    agg = ['nova_post_os_aggregates_remove_host_mv2.41.json', 'nova_put_os_aggregate_mv2.41.json']
+    if [n for n in agg if want(n)]:
+        a = nova('POST', '/os-aggregates', mv='2.41', body={'aggregate': {'name': AGG}}).json()['aggregate']
+        nova('POST', '/os-aggregates/%s/action' % a['id'], mv='2.41', body={'add_host': {'host': svc_host}})
+        u = NOVA + '/v2.1/os-aggregates/%s' % a['id']
+        record(agg[0], 'POST', u + '/action', mv='2.41', body={'remove_host': {'host': svc_host}}, expect=200)
+        record(agg[1], 'PUT', u, mv='2.41', body={'aggregate': {'name': AGG + '2'}}, expect=200)
+
+    # Glance
+    record('glance_get_versions.json', 'GET', GLANCE + '/', token=False)
+    record('glance_get_versions_path.json', 'GET', GLANCE + '/versions', token=False)
+    record('glance_get_images.json', 'GET', GLANCE + '/v2/images?limit=2', expect=200)
+    images = {i['name']: i['id'] for i in api('GET', GLANCE + '/v2/images').json()['images']}
+    iid = images.get(ENV.get('IMAGE_EVACUABLE', 'cirros-evac')) or images.get(ENV.get('IMAGE', 'cirros'))
+    if iid:
+        record('glance_get_image.json', 'GET', GLANCE + '/v2/images/%s' % iid, expect=200)
+    record('glance_get_image_not_found.json', 'GET', GLANCE + '/v2/images/00000000-0000-4000-8000-000000000000', expect=404)
+
+    # Cinder (only when it runs)
+    cinder = ['cinder_get_versions.json', 'cinder_get_v3.json', 'cinder_get_types.json', 'cinder_get_os_services.json']
+    if [n for n in cinder if want(n)]:
+        try:
+            up = 'volumev3' in CATALOG_TYPES and http_call('GET', CINDER + '/', timeout=5).status in (200, 300)
+        except OSError:
+            up = False
+        if not up:
+            for n in cinder:
+                if want(n):
+                    SKIPPED.append((n, 'Cinder is not running on the rig (test/rig/openstack/cinder.sh setup && cinder.sh start)'))
+        else:
+            record(cinder[0], 'GET', CINDER + '/', token=False)
+            record(cinder[1], 'GET', CINDER + '/v3/', token=False)
+            record(cinder[2], 'GET', CINDER + '/v3/%s/types' % PROJECT_ID, expect=200)
+            record(cinder[3], 'GET', CINDER + '/v3/%s/os-services' % PROJECT_ID, expect=200)
+
+
+if LIST:
+    for n in PLANNED:
+        print('%-70s %s' % (n, 'recorded' if os.path.exists(path_of(n)) else 'missing'))
+    sys.exit(0)
+
+bad_names = [n for n in ONLY if n not in PLANNED]
+for n in bad_names:
+    log('unknown fixture name %s (see --list)' % n)
+if bad_names:
+    sys.exit(2)
+cleanup()  # what an interrupted earlier run may have left
+failed = None
+try:
+    main()
+except KeyboardInterrupt:
+    failed = 'interrupted'
+except Exception as e:  # noqa: BLE001 - clean up, then report
+    failed = str(e)
+finally:
+    clean = cleanup()
+    if clean:  # else kept: the next run restores the service it names
+        try:
+            os.remove(STATE)
+        except OSError:
+            pass
+log('%d recorded, %d skipped' % (len(RECORDED), len(SKIPPED)))
+for n, why in SKIPPED:
+    log('SKIPPED %s: %s' % (n, why))
+missing = [n for n in PLANNED if not os.path.exists(path_of(n))]
+if missing:
+    log('still missing: ' + ' '.join(missing))
+if failed:
+    die(failed)
+if not clean:
+    die('the rig was not fully restored (see above)')
+sys.exit(0)
+PYEOF

@@ -290,18 +290,19 @@ const DISABLED_TRAIT = 'COMPUTE_STATUS_DISABLED';
 
 /** the host's compute node providers that carry COMPUTE_STATUS_DISABLED; undefined when Placement can't be asked */
 export async function disabledProviders(cloud: Cloud, host: string, log: Logger): Promise<string[] | undefined> {
-  const nodes = (await cloud.nova().listHypervisors()).filter((h) => (h.serviceHost ?? h.hypervisorHostname) === host);
-  const placement = cloud.placement();
-  const found: string[] = [];
   try {
-    for (const node of nodes) {
-      const uuid = await placement.providerUuid(node.id, node.hypervisorHostname);
-      if (uuid && (await placement.providerTraits(uuid)).includes(DISABLED_TRAIT)) found.push(node.hypervisorHostname);
-    }
+    await cloud.endpoint('placement');
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     log.warn(`cannot check ${host}'s ${DISABLED_TRAIT} trait: ${e.message}`);
     return undefined;
+  }
+  const nodes = (await cloud.nova().listHypervisors()).filter((h) => (h.serviceHost ?? h.hypervisorHostname) === host);
+  const placement = cloud.placement();
+  const found: string[] = [];
+  for (const node of nodes) {
+    const uuid = await placement.providerUuid(node.id, node.hypervisorHostname);
+    if (uuid && (await placement.providerTraits(uuid)).includes(DISABLED_TRAIT)) found.push(node.hypervisorHostname);
   }
   return found;
 }

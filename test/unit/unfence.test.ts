@@ -16,6 +16,10 @@ function cloudOf(opts: { up: boolean; forcedDown?: boolean; recordsRemain?: bool
   const calls: string[] = [];
   let trait = opts.trait ?? true;
   const cloud = {
+    endpoint: async (type: string) => {
+      if (type === 'placement' && opts.placement === false) throw new ConfigError('no public endpoint for service type placement in any region');
+      return `http://127.0.0.1:8778`;
+    },
     nova: () => ({
       listServices: async () => [{ ...svc }],
       enableService: async () => { calls.push('enable'); svc.status = 'enabled'; if (svc.state === 'up') trait = false; },
@@ -27,7 +31,7 @@ function cloudOf(opts: { up: boolean; forcedDown?: boolean; recordsRemain?: bool
       listHypervisors: async () => [{ id: '4a5c0f3e-2c39-4c8a-9a8e-0f7f8b6f1e01', hypervisorHostname: 'compute2', state: svc.state, status: svc.status, serviceHost: 'compute2' }],
     }),
     placement: () => ({
-      providerUuid: async (id: string) => { if (opts.placement === false) throw new ConfigError('no public endpoint for service type placement in any region'); return id; },
+      providerUuid: async (id: string) => id,
       providerTraits: async () => (trait ? ['COMPUTE_STATUS_DISABLED', 'COMPUTE_NET_ATTACH_INTERFACE'] : ['COMPUTE_NET_ATTACH_INTERFACE']),
     }),
   } as unknown as Cloud;

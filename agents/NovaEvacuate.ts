@@ -33,11 +33,19 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
   return out;
 }
 
-/** The policy, with the verification deadline kept inside what is left of Pacemaker's monitor timeout (30 s spare). */
+/**
+ * The policy, with the verification deadline kept inside what is left of Pacemaker's monitor timeout: a quarter of
+ * it (at most 30 s) is kept for the evacuation requests before the verification and the attribute update after it.
+ * (A monitor with Pacemaker's default 20 s timeout verifies for 15 s; unverified instances are followed again by
+ * the next monitor, which never asks twice for one.)
+ */
 export function boundedPolicy(ctx: OcfContext) {
   const p = evacuationPolicy(ctx);
   const left = ctx.remaining();
-  if (left !== undefined) p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, Math.floor(left - 30)));
+  if (left !== undefined) {
+    const spare = Math.min(30, left / 4);
+    p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, Math.floor(left - spare)));
+  }
   return p;
 }
 

@@ -20,6 +20,12 @@ describe('NovaEvacuate: the verification deadline stays inside the monitor timeo
     expect(p.verifyTimeoutSec).toBeLessThan(60);
   });
 
+  it("Pacemaker's default 20 s monitor timeout still leaves the verification most of it (15 s), not the 5 s floor", () => {
+    const ctx = makeContext(novaEvacuate, 'monitor', { ...CREDS, OCF_RESKEY_CRM_meta_timeout: '20000' });
+    expect(boundedPolicy(ctx).verifyTimeoutSec).toBeGreaterThanOrEqual(14);
+    expect(boundedPolicy(ctx).verifyTimeoutSec).toBeLessThan(20);
+  });
+
   it('without a timeout, verify_timeout is used as configured', () => {
     const ctx = makeContext(novaEvacuate, 'monitor', { ...CREDS, OCF_RESKEY_verify_timeout: '120' });
     expect(boundedPolicy(ctx).verifyTimeoutSec).toBe(120);

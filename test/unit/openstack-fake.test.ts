@@ -12,9 +12,11 @@ describe('fake OpenStack', () => {
   afterEach(async () => { await fc?.close(); fc = undefined; });
 
   it('evacuates like Nova: refused while the source is up, then rebuilt on another host', async () => {
-    fc = await fakeCloud({ serviceDownMs: 150, evacuateDelayMs: 30 });
+    // serviceDownMs long enough that a loaded machine still sees the service up right after the kill
+    fc = await fakeCloud({ serviceDownMs: 1500, evacuateDelayMs: 30 });
     const st = fc.fake.state;
     const nova = fc.cloud.nova();
+    await nova.listServices(); // authenticated and negotiated before the clock starts
     const [active, stopped] = [...st.addServers('compute2', 1), ...st.addServers('compute2', 1, { status: 'SHUTOFF' })];
     st.killService('compute2');
     // nova-compute is only reported down after serviceDownMs
@@ -23,8 +25,11 @@ describe('fake OpenStack', () => {
     expect(early).toBeInstanceOf(OpenStackError);
     expect(early.status).toBe(400);
     expect(early.message).toContain('Compute service of compute2 is still in use.');
-    await sleep(160);
-    expect((await nova.listServices({ host: 'compute2' }))[0].state).toBe('down');
+    let state = 'up';
+    const polls = async () => { state = (await nova.listServices({ host: 'compute2' }))[0].state; };
+    const deadline = Date.now() + 5000;
+    while (state !== 'down' && Date.now() < deadline) { await sleep(50); await polls(); }
+    expect(state).toBe('down');
 
     await nova.evacuate(active.id);
     await nova.evacuate(stopped.id);

@@ -35,16 +35,18 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
 
 /**
  * The policy, with the verification deadline kept inside what is left of Pacemaker's monitor timeout: a quarter of
- * it (at most 30 s) is kept for the evacuation requests before the verification and the attribute update after it.
+ * it (at most 30 s) is kept for the attribute update after the verification, which ends by then however long the
+ * evacuation requests before it took.
  * (A monitor with Pacemaker's default 20 s timeout verifies for 15 s; unverified instances are followed again by
  * the next monitor, which never asks twice for one.)
  */
 export function boundedPolicy(ctx: OcfContext) {
   const p = evacuationPolicy(ctx);
   const left = ctx.remaining();
-  if (left !== undefined) {
+  if (left !== undefined && ctx.deadlineAt !== undefined) {
     const spare = Math.min(30, left / 4);
     p.verifyTimeoutSec = Math.max(5, Math.min(p.verifyTimeoutSec, Math.floor(left - spare)));
+    p.verifyUntil = ctx.deadlineAt - spare * 1000;
   }
   return p;
 }

@@ -46,6 +46,8 @@ export interface EvacuationPolicy {
   verify: boolean;
   /** deadline for the verification of one host, seconds */
   verifyTimeoutSec: number;
+  /** the verification also ends by then (epoch ms), however long the requests before it took: the caller's timeout */
+  verifyUntil?: number;
   /** pause between two looks at the instances being verified, milliseconds */
   verifyIntervalMs: number;
   /** failed evacuations of an instance still on the host are requested again up to this many times (verify) */
@@ -537,7 +539,7 @@ export async function evacuateHost(cloud: Cloud, opts: EvacuateHostOptions, log:
 
   // 7. verification
   if (policy.verify && tracked.size > 0) {
-    const deadline = Date.now() + policy.verifyTimeoutSec * 1000;
+    const deadline = Math.min(Date.now() + policy.verifyTimeoutSec * 1000, policy.verifyUntil ?? Infinity);
     const sinceIso = new Date((since - 60) * 1000).toISOString();
     while (tracked.size > 0 && Date.now() < deadline) {
       await sleep(Math.min(policy.verifyIntervalMs, Math.max(0, deadline - Date.now())));

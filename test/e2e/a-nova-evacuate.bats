@@ -45,9 +45,10 @@ teardown_file() {
       pcmk_host_list="compute1 compute2 compute3"
   pcs stonith create fence-nova fence_compute "${CREDS_FENCE[@]}" record_only=1 pcmk_host_list="compute1 compute2 compute3"
   pcs stonith level add 1 compute2 fence-power fence-nova --force
-  # verify_evacuation: the engine follows each instance through real Nova's os-migrations and server state
+  # verify_evacuation: the engine follows each instance through real Nova's os-migrations and server state, inside
+  # the monitor's timeout (Pacemaker's default 20 s would cut a 9-instance verification on this 2-core rig)
   pcs resource create nova-evacuate ocf:openstack:NovaEvacuate "${CREDS_OCF[@]}" verify_evacuation=true \
-      op monitor interval=5s
+      op monitor interval=5s timeout=120s
   power_device_started fence-power 60
   wait_for 60 started fence-nova
   wait_for 60 started nova-evacuate

@@ -24,6 +24,8 @@ describe('NovaEvacuate: the verification deadline stays inside the monitor timeo
     const ctx = makeContext(novaEvacuate, 'monitor', { ...CREDS, OCF_RESKEY_CRM_meta_timeout: '20000' });
     expect(boundedPolicy(ctx).verifyTimeoutSec).toBeGreaterThanOrEqual(14);
     expect(boundedPolicy(ctx).verifyTimeoutSec).toBeLessThan(20);
+    // and it ends by then, counted from the monitor's start, not from the start of the verification
+    expect(boundedPolicy(ctx).verifyUntil! - ctx.deadlineAt!).toBeLessThanOrEqual(-4000);
   });
 
   it('without a timeout, verify_timeout is used as configured', () => {

@@ -9,12 +9,12 @@
  * to "yes" and the next monitor retries.
  */
 import type { AgentEntry } from './index';
-import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
+import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
 import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha';
+import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/params';
 import { openCloud } from '../lib/openstack/index';
-import { evacuateHost, EvacuationBlocked } from '../lib/evacuate';
-import { VERSION } from '../lib/version';
+import { evacuateHost, EvacuationBlocked } from '../lib/instance-ha/evacuate';
+import { VERSION } from '../lib/core/version';
 import * as fs from 'node:fs';
 
 /** Which hosts this monitor has to evacuate now. */

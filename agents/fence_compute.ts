@@ -11,16 +11,16 @@
  * Parameters, defaults and behaviour follow fence-agents' fence_compute, so existing stonith resources keep working.
  */
 import type { AgentEntry } from './index';
-import { runFence, FenceError, waitForStatus, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext, type FenceOpt } from '../lib/fence/index';
+import { runFence, FenceError, waitForStatus, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext, type FenceOpt } from '../lib/runtime/fence/index';
 import { openCloud } from '../lib/openstack/index';
 import type { Cloud, NovaService } from '../lib/openstack/types';
 import { Attrd, EVACUATE_ATTR } from '../lib/pacemaker/index';
-import { forceHostDown } from '../lib/evacuate';
+import { forceHostDown } from '../lib/instance-ha/evacuate';
 import {
   FENCE_CLOUD_OPTS, FENCE_CLOUD_OPTS_2, FENCE_CLOUD_OPTS_3, FENCE_EVAC_OPTS, cloudParamsFromFence, checkEndpointType, missingCredentials, cloudConfigProblem,
   computeState, hostNames, resolveNovaHost, unfenceHost, waitEvacuationDone,
-} from '../lib/instance-ha';
-import { VERSION } from '../lib/version';
+} from '../lib/instance-ha/params';
+import { VERSION } from '../lib/core/version';
 
 const [login, passwd, passwdScript, password, passwordScript, plug, port, nodename] = COMMON_PLUG_OPTS;
 const username: FenceOpt = { name: 'username', short: 'l', long: 'username', arg: '[name]', type: 'string', shortdesc: 'Login name', obsoletes: 'login' };

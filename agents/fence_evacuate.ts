@@ -5,11 +5,11 @@
  * fence_evacuate.
  */
 import type { AgentEntry } from './index';
-import { runFence, FenceError, type FenceAgent, type FenceContext } from '../lib/fence/index';
-import { evacuateHost } from '../lib/evacuate';
+import { runFence, FenceError, type FenceAgent, type FenceContext } from '../lib/runtime/fence/index';
+import { evacuateHost } from '../lib/instance-ha/evacuate';
 import { definition as compute, OPTIONS, cloud, novaHost, status, services } from './fence_compute';
-import { hostNames, FENCE_EVACUATION_OPTS, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha';
-import { VERSION } from '../lib/version';
+import { hostNames, FENCE_EVACUATION_OPTS, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/params';
+import { VERSION } from '../lib/core/version';
 
 function policy(ctx: FenceContext) {
   return evacuationPolicy({ str: (n) => ctx.str(n), bool: (n) => ctx.bool(n), int: (n) => ctx.num(n) });

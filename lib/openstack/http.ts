@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import fetch, { type Response } from 'node-fetch';
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { ConfigError } from './config';
 import { OpenStackError, type CloudConfig } from './types';
 

@@ -2,7 +2,7 @@
  * The OpenStack client the agents use. openCloud() is cheap: nothing is read from the network until a method is
  * called; the process authenticates once (or reuses the node's cached token) and looks each endpoint up once.
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { resolveCloudConfig } from './config';
 import { Cinder } from './cinder';
 import { Glance } from './glance';

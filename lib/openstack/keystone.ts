@@ -1,5 +1,5 @@
 /** Keystone v3: token requests (password or application credential) and service catalog lookups. */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { ConfigError } from './config';
 import type { HttpClient } from './http';
 import { OpenStackError, type CloudConfig, type Interface } from './types';

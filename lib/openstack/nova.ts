@@ -7,7 +7,7 @@
  *  - evacuate: {"evacuate": {}} from 2.14, {"evacuate": {"onSharedStorage": ...}} before;
  *  - servers: the embedded flavor has original_name and extra_specs from 2.47, an id before.
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import type { Session } from './session';
 import {
   OpenStackError,

@@ -3,7 +3,7 @@
  * disabled nova-compute with the COMPUTE_STATUS_DISABLED trait (Train and later); the scheduler asks Placement for
  * candidates without it, so a host that is enabled in os-services but still carries the trait takes no new instance.
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import type { Session } from './session';
 import type { PlacementClient } from './types';
 

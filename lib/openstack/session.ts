@@ -3,7 +3,7 @@
  * lookups from its catalog, and authenticated requests that survive one token rejection (401: the token is dropped
  * from the cache, a new one is obtained and the request is sent once more).
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { ConfigError } from './config';
 import { HttpClient, type HttpRequest, type HttpResponse } from './http';
 import { authenticate, findEndpoint, type TokenInfo } from './keystone';

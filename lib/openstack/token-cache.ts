@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 import { normalizeAuthUrl, type CatalogService, type TokenInfo } from './keystone';
 import type { CloudConfig } from './types';
 

@@ -1,7 +1,7 @@
 /**
  * The contract between the agents and the OpenStack client library. Agents only use what is declared here.
  */
-import type { Logger } from '../log';
+import type { Logger } from '../core/log';
 
 export type Interface = 'public' | 'internal' | 'admin';
 

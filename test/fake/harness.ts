@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { MemoryLogger, type Level } from '../../lib/log';
+import { MemoryLogger, type Level } from '../../lib/core/log';
 import { openCloudWithConfig } from '../../lib/openstack/index';
 import type { Cloud, CloudConfig } from '../../lib/openstack/types';
 import { startFakeOpenStack, type FakeOpenStack, type FakeOptions } from './openstack-fake';

@@ -6,12 +6,12 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runOcf, OCF } from '../../lib/ocf/index';
+import { runOcf, OCF } from '../../lib/runtime/ocf/index';
 import {
   serviceAgent, splitArgs, chooseMode, checkPid, procStat, processAlive, marginMs, iniValue, runsBinary,
   type ServiceDef, type DaemonRecord,
-} from '../../lib/daemon';
-import { httpProbe } from '../../lib/daemon-health';
+} from '../../lib/daemon/engine';
+import { httpProbe } from '../../lib/daemon/health';
 import { capture } from './capture';
 import { tmpDir, rmDir, sleep, freePort } from '../fake/harness';
 

@@ -4,7 +4,7 @@
  * (at most one evacuation migration per instance that did not fail).
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { evacuateHost, EvacuationBlocked, markerSince, type EvacuateHostOptions, type EvacuationReport } from '../../lib/evacuate';
+import { evacuateHost, EvacuationBlocked, markerSince, type EvacuateHostOptions, type EvacuationReport } from '../../lib/instance-ha/evacuate';
 import { fakeCloud, tmpDir, rmDir, type FakeCloud } from '../fake/harness';
 import type { FakeServer, FakeOptions } from '../fake/openstack-fake';
 import type { CloudConfig } from '../../lib/openstack/types';

@@ -1,7 +1,7 @@
 /** fence_compute run in-process against the OpenStack fake. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import * as path from 'node:path';
-import { runFence } from '../../lib/fence/index';
+import { runFence } from '../../lib/runtime/fence/index';
 import { definition } from '../../agents/fence_compute';
 import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';
 import { tmpDir, rmDir } from '../fake/harness';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { runFence, parseStdin, parseArgv, metadataXml, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext } from '../../lib/fence/index';
+import { runFence, parseStdin, parseArgv, metadataXml, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext } from '../../lib/runtime/fence/index';
 import { capture } from './capture';
 
 function agent(seen: FenceContext[] = [], power: { state: 'on' | 'off' } = { state: 'on' }): FenceAgent {

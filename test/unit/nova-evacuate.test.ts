@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { makeContext, runOcf, OCF } from '../../lib/ocf/index';
+import { makeContext, runOcf, OCF } from '../../lib/runtime/ocf/index';
 import { definition as novaEvacuate, boundedPolicy } from '../../agents/NovaEvacuate';
 import { definition as novaComputeWait } from '../../agents/nova-compute-wait';
 import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';

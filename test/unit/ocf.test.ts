@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runOcf, metadataXml, OCF, OcfError, stateFile, touchStateFile, type OcfAgent } from '../../lib/ocf/index';
+import { runOcf, metadataXml, OCF, OcfError, stateFile, touchStateFile, type OcfAgent } from '../../lib/runtime/ocf/index';
 import { capture } from './capture';
 
 const made: string[] = [];

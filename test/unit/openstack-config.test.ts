@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemoryLogger } from '../../lib/log';
+import { MemoryLogger } from '../../lib/core/log';
 import { ConfigError, configSearchPaths, parseInterface, resolveCloudConfig } from '../../lib/openstack/config';
 import { rmDir, tmpDir } from '../fake/harness';
 

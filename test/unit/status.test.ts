@@ -2,8 +2,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { evacuateHost } from '../../lib/evacuate';
-import { statusCommand, type StatusDoc } from '../../lib/status';
+import { evacuateHost } from '../../lib/instance-ha/evacuate';
+import { statusCommand, type StatusDoc } from '../../lib/instance-ha/status';
 import { fakeCloud, tmpDir, rmDir, type FakeCloud } from '../fake/harness';
 import { capture } from './capture';
 

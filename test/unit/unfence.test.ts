@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { unfenceHost, unfenceDone } from '../../lib/instance-ha';
-import { MemoryLogger } from '../../lib/log';
+import { unfenceHost, unfenceDone } from '../../lib/instance-ha/params';
+import { MemoryLogger } from '../../lib/core/log';
 import { ConfigError, OpenStackError, type Cloud, type NovaService } from '../../lib/openstack/index';
 
 /**

@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import { AGENTS, type AgentEntry } from '../agents/index';
 
-import { VERSION } from './version';
-import { statusCommand } from './status';
+import { VERSION } from '../lib/core/version';
+import { statusCommand } from '../lib/instance-ha/status';
 export const PROGRAM = 'openstack-ha-agents';
 
 function usage(): string {

@@ -31,10 +31,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Logger } from './log';
-import type { Cloud, NovaAggregate, NovaClient, NovaMigration, NovaServer, NovaService } from './openstack/types';
-import { OpenStackError } from './openstack/types';
-import { compareMicroversions, forEachLimited } from './openstack/nova';
+import type { Logger } from '../core/log';
+import type { Cloud, NovaAggregate, NovaClient, NovaMigration, NovaServer, NovaService } from '../openstack/types';
+import { OpenStackError } from '../openstack/types';
+import { compareMicroversions, forEachLimited } from '../openstack/nova';
 
 export const EVACUABLE_TAG = 'evacuable';
 export const MARKER = 'openstack-ha-agents:';

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import yargsParser from 'yargs-parser';
-import { Logger, isTrue } from '../log';
+import { Logger, isTrue } from '../../core/log';
 
 export const EC = { OK: 0, GENERIC: 1, STATUS_OFF: 2 } as const;
 

@@ -5,12 +5,12 @@
  * Connection settings come from clouds.yaml (--cloud or OS_CLOUD) or the OS_* variables, as for the openstack CLI.
  * Read-only: it changes nothing in Nova or in the cluster.
  */
-import { Logger } from './log';
-import { openCloud } from './openstack/index';
-import type { NovaServer, NovaService } from './openstack/types';
-import { Attrd, EVACUATE_ATTR, type AttrValue } from './pacemaker/index';
+import { Logger } from '../core/log';
+import { openCloud } from '../openstack/index';
+import type { NovaServer, NovaService } from '../openstack/types';
+import { Attrd, EVACUATE_ATTR, type AttrValue } from '../pacemaker/index';
 import { checkGuards, readReports, type EvacuationReport } from './evacuate';
-import { reportDir } from './instance-ha';
+import { reportDir } from './params';
 
 export interface HostStatus {
   host: string;

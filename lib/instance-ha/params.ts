@@ -3,16 +3,16 @@
  * the fence-agent option style, with the reference agents' names), the mapping to the client library, and the
  * mapping between cluster node names and Nova's host names.
  */
-import type { OcfParam, OcfContext } from './ocf/index';
-import { OcfError, OCF } from './ocf/index';
-import type { FenceOpt, FenceContext } from './fence/index';
-import type { Cloud, CloudParams, NovaService } from './openstack/types';
-import { OpenStackError } from './openstack/types';
-import type { Logger } from './log';
-import { Attrd, EVACUATE_ATTR, parseEvacState } from './pacemaker/index';
+import type { OcfParam, OcfContext } from '../runtime/ocf/index';
+import { OcfError, OCF } from '../runtime/ocf/index';
+import type { FenceOpt, FenceContext } from '../runtime/fence/index';
+import type { Cloud, CloudParams, NovaService } from '../openstack/types';
+import { OpenStackError } from '../openstack/types';
+import type { Logger } from '../core/log';
+import { Attrd, EVACUATE_ATTR, parseEvacState } from '../pacemaker/index';
 import * as path from 'node:path';
-import { defaultStateDir } from './openstack/token-cache';
-import { ConfigError, resolveCloudConfig } from './openstack/config';
+import { defaultStateDir } from '../openstack/token-cache';
+import { ConfigError, resolveCloudConfig } from '../openstack/config';
 import { DEFAULT_POLICY, type EvacuationPolicy } from './evacuate';
 
 export const ENDPOINT_TYPES = ['publicURL', 'internalURL', 'adminURL', 'public', 'internal', 'admin'] as const;

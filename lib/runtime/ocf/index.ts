@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Logger, isTrue } from '../log';
+import { Logger, isTrue } from '../../core/log';
 
 /** OCF exit codes (Resource Agent API 1.1, plus Pacemaker's degraded codes). */
 export const OCF = {

@@ -23,8 +23,8 @@ import * as path from 'node:path';
 import {
   OCF, OcfError, stateFile, touchStateFile, removeStateFile,
   type OcfActionDef, type OcfAgent, type OcfContext, type OcfParam,
-} from './ocf/index';
-import type { Logger } from './log';
+} from '../runtime/ocf/index';
+import type { Logger } from '../core/log';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { OCF, OcfError, stateFile, touchStateFile, type OcfContext, type OcfParam } from './ocf/index';
-import { openCloud } from './openstack/index';
-import { ConfigError, resolveCloudConfig } from './openstack/config';
-import { Session } from './openstack/session';
-import { defaultStateDir } from './openstack/token-cache';
-import { ENDPOINT_TYPES } from './instance-ha';
-import { OpenStackError, type CloudParams, type CinderService, type NovaService } from './openstack/types';
-import { iniValue, localHostname, type DaemonRecord, type Health } from './daemon';
+import { OCF, OcfError, stateFile, touchStateFile, type OcfContext, type OcfParam } from '../runtime/ocf/index';
+import { openCloud } from '../openstack/index';
+import { ConfigError, resolveCloudConfig } from '../openstack/config';
+import { Session } from '../openstack/session';
+import { defaultStateDir } from '../openstack/token-cache';
+import { ENDPOINT_TYPES } from '../instance-ha/params';
+import { OpenStackError, type CloudParams, type CinderService, type NovaService } from '../openstack/types';
+import { iniValue, localHostname, type DaemonRecord, type Health } from './engine';
 
 const AUTH_NOTE = 'The health check authenticates when os_username and os_password (or cloud) are set; without ' +
   'credentials it only checks that the process runs and its API answers.';

@@ -8,12 +8,11 @@
  * already rebuilding are skipped, so a takeover never evacuates an instance twice. On failure the host is set back
  * to "yes" and the next monitor retries.
  */
-import type { AgentEntry } from './index';
+import type { AgentEntry } from '../lib/runtime/agent';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
 import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/params';
+import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/index';
 import { openCloud } from '../lib/openstack/index';
-import { evacuateHost, EvacuationBlocked } from '../lib/instance-ha/evacuate';
 import { VERSION } from '../lib/core/version';
 import * as fs from 'node:fs';
 
@@ -103,6 +102,8 @@ async function monitor(ctx: OcfContext): Promise<number> {
       ctx.log.info(`Delaying nova evacuate by ${delay} seconds`);
       await new Promise((r) => setTimeout(r, delay * 1000));
     }
+    // the engine is loaded only when there is something to evacuate (start-up and quiet monitors stay light)
+    const { evacuateHost, EvacuationBlocked } = await import('../lib/instance-ha/evacuate.js');
     let ok = false;
     try {
       const r = await evacuateHost(cloud, {

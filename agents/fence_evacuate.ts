@@ -4,11 +4,10 @@
  * instance_filtering is off). "on" is refused: un-evacuating makes no sense. Parameters as fence-agents'
  * fence_evacuate.
  */
-import type { AgentEntry } from './index';
+import type { AgentEntry } from '../lib/runtime/agent';
 import { runFence, FenceError, type FenceAgent, type FenceContext } from '../lib/runtime/fence/index';
-import { evacuateHost } from '../lib/instance-ha/evacuate';
-import { definition as compute, OPTIONS, cloud, novaHost, status, services } from './fence_compute';
-import { hostNames, FENCE_EVACUATION_OPTS, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/params';
+import { hostNames, FENCE_EVACUATION_OPTS, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/index';
+import { FENCE_COMPUTE_OPTS, FENCE_COMPUTE_SHORTDESC, validateFenceCloud, cloud, novaHost, services, status } from '../lib/instance-ha/fence-host';
 import { VERSION } from '../lib/core/version';
 
 function policy(ctx: FenceContext) {
@@ -17,6 +16,7 @@ function policy(ctx: FenceContext) {
 
 async function off(ctx: FenceContext): Promise<void> {
   const host = await novaHost(ctx);
+  const { evacuateHost } = await import('../lib/instance-ha/evacuate.js');
   const r = await evacuateHost(cloud(ctx), {
     host,
     noSharedStorage: ctx.bool('no_shared_storage'),
@@ -33,15 +33,15 @@ async function off(ctx: FenceContext): Promise<void> {
 export const definition: FenceAgent = {
   name: 'fence_evacuate',
   version: VERSION,
-  shortdesc: compute.shortdesc,
+  shortdesc: FENCE_COMPUTE_SHORTDESC,
   longdesc: 'Used to reschedule flagged instances',
-  options: [...OPTIONS.filter((o) => o.name !== 'record_only'), ...FENCE_EVACUATION_OPTS],
+  options: [...FENCE_COMPUTE_OPTS.filter((o) => o.name !== 'record_only'), ...FENCE_EVACUATION_OPTS],
   defaults: { action: 'reboot', shell_timeout: '180' },
   onAutomatic: false,
   actions: ['on', 'off', 'reboot', 'status', 'list', 'list-status', 'monitor', 'metadata', 'manpage', 'validate-all'],
   handlers: {
     validate: async (ctx) => {
-      await compute.handlers.validate?.(ctx);
+      validateFenceCloud(ctx);
       const problem = evacuationPolicyProblem(policy(ctx));
       if (problem) throw new FenceError(`Failed: ${problem}`);
     },

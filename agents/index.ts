@@ -1,17 +1,12 @@
-/** The registry of agents served by the multi-call binary. */
-export interface AgentEntry {
-  kind: 'ocf' | 'fence';
-  summary: string;
-  /** where the installer links it: OCF provider directory name or sbin */
-  provider?: string;
-  run(args: string[]): Promise<number>;
-}
-
+/** The registry of agents served by the multi-call binary (bin/main.ts). */
+import type { AgentEntry } from '../lib/runtime/agent';
 import { fenceCompute } from './fence_compute';
 import { fenceEvacuate } from './fence_evacuate';
 import { novaEvacuate } from './NovaEvacuate';
 import { novaComputeWait } from './nova-compute-wait';
 import { SERVICE_AGENTS } from './openstack-services';
+
+export type { AgentEntry };
 
 export const AGENTS: Record<string, AgentEntry> = {
   fence_compute: fenceCompute,

@@ -5,10 +5,10 @@
  * (enables the service, clears forced_down) and returns. Nova refuses to clear forced_down until nova-compute has
  * started again on a host it evacuated; the monitor then finishes the unfencing once nova-compute runs.
  */
-import type { AgentEntry } from './index';
+import type { AgentEntry } from '../lib/runtime/agent';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
 import { Attrd, EVACUATE_ATTR, parseEvacState, localNodeName } from '../lib/pacemaker/index';
-import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost, unfenceDone } from '../lib/instance-ha/params';
+import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost, unfenceDone } from '../lib/instance-ha/index';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
 import * as fs from 'node:fs';

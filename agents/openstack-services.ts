@@ -5,7 +5,7 @@
  * os_password, os_tenant_name, keystone_get_token_url, additional_parameters).
  */
 import * as fs from 'node:fs';
-import type { AgentEntry } from './index';
+import type { AgentEntry } from '../lib/runtime/agent';
 import { runOcf, type OcfContext, type OcfParam } from '../lib/runtime/ocf/index';
 import { serviceAgent, type ServiceDef, type DaemonRecord } from '../lib/daemon/engine';
 import {

@@ -4,10 +4,9 @@
  * when started as openstack-ha-agents itself ("openstack-ha-agents NovaEvacuate meta-data").
  */
 import * as path from 'node:path';
-import { AGENTS, type AgentEntry } from '../agents/index';
-
+import { AGENTS } from '../agents/index';
+import type { AgentEntry } from '../lib/runtime/agent';
 import { VERSION } from '../lib/core/version';
-import { statusCommand } from '../lib/instance-ha/status';
 export const PROGRAM = 'openstack-ha-agents';
 
 function usage(): string {
@@ -59,7 +58,7 @@ export async function main(): Promise<number> {
       process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
       return 0;
     }
-    if (first === 'status') return statusCommand(args.slice(1));
+    if (first === 'status') return (await import('../lib/instance-ha/status.js')).statusCommand(args.slice(1));
     if (first === '--list') {
       process.stdout.write(Object.keys(AGENTS).sort().join('\n') + '\n');
       return 0;

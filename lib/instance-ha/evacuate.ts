@@ -35,38 +35,15 @@ import type { Logger } from '../core/log';
 import type { Cloud, NovaAggregate, NovaClient, NovaMigration, NovaServer, NovaService } from '../openstack/types';
 import { OpenStackError } from '../openstack/types';
 import { compareMicroversions, forEachLimited } from '../openstack/nova';
+import { DEFAULT_POLICY, type EvacuationPolicy } from './policy';
+import { MARKER, markerSince, markerText } from './marker';
+
+export { MARKER, markerSince, markerText };
+export { forceHostDown } from './hosts';
+
+export { DEFAULT_POLICY, type EvacuationPolicy };
 
 export const EVACUABLE_TAG = 'evacuable';
-export const MARKER = 'openstack-ha-agents:';
-
-export interface EvacuationPolicy {
-  /** evacuation requests in flight at once */
-  workers: number;
-  /** follow each instance until it runs elsewhere or failed (smart evacuation) */
-  verify: boolean;
-  /** deadline for the verification of one host, seconds */
-  verifyTimeoutSec: number;
-  /** the verification also ends by then (epoch ms), however long the requests before it took: the caller's timeout */
-  verifyUntil?: number;
-  /** pause between two looks at the instances being verified, milliseconds */
-  verifyIntervalMs: number;
-  /** failed evacuations of an instance still on the host are requested again up to this many times (verify) */
-  retries: number;
-  /** no evacuation while more than this percentage of nova-compute services is down; 100 = no guard */
-  thresholdPercent: number;
-  /** no evacuation while no nova-scheduler or no nova-conductor is up */
-  checkCriticalServices: boolean;
-  /** hosts kept disabled as spare capacity; one is enabled for each failed host */
-  reservedHosts: string[];
-  /** only evacuate hosts that belong to an aggregate with metadata evacuable=true (when any aggregate has it) */
-  taggedAggregates: boolean;
-}
-
-/** Defaults keep the reference agents' behaviour, except `workers` (the reference evacuates one at a time). */
-export const DEFAULT_POLICY: EvacuationPolicy = {
-  workers: 8, verify: false, verifyTimeoutSec: 600, verifyIntervalMs: 2000, retries: 2,
-  thresholdPercent: 100, checkCriticalServices: false, reservedHosts: [], taggedAggregates: false,
-};
 
 export interface EvacuateHostOptions {
   /** Nova's name for the host (os-services host) */
@@ -163,20 +140,6 @@ export function novaTime(t: string | null | undefined): number {
   return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`) / 1000;
 }
 
-// ---- the disabled_reason marker ------------------------------------------------------------------------------
-
-export function markerText(state: string, since: number, detail = ''): string {
-  // Nova keeps 255 characters
-  return `${MARKER} ${state} since ${since}${detail ? ` ${detail}` : ''}`.slice(0, 255);
-}
-
-/** The epoch of our marker in a disabled_reason ("... since 1763750000 ..." or "fenced at 1763750000"). */
-export function markerSince(reason: string | null | undefined): number | undefined {
-  if (!reason || !reason.startsWith(MARKER)) return undefined;
-  const m = /\b(?:since|at) (\d{9,})\b/.exec(reason);
-  return m ? Number(m[1]) : undefined;
-}
-
 // ---- guards -------------------------------------------------------------------------------------------------
 
 export interface GuardVerdict { ok: boolean; reason?: string; downPercent: number; down: number; total: number }
@@ -263,22 +226,6 @@ export function pickReservedHost(services: NovaService[], aggregates: NovaAggreg
 }
 
 // ---- the host ------------------------------------------------------------------------------------------------
-
-/** Force the host's nova-compute down (if it isn't) and disable it with our marker, so Nova accepts evacuations. */
-export async function forceHostDown(cloud: Cloud, host: string, log: Logger, reason?: string): Promise<NovaService> {
-  const nova = cloud.nova();
-  const [svc] = await nova.listServices({ host, binary: 'nova-compute' });
-  if (!svc) throw new OpenStackError(`no nova-compute service on host ${host}`, 404);
-  if (!svc.forcedDown) {
-    await nova.setForcedDown(host, true);
-    log.info(`forced nova-compute on ${host} down`);
-  }
-  if (svc.status !== 'disabled') {
-    await nova.disableService(host, reason ?? `${MARKER} fenced at ${nowSec()}`);
-    log.info(`disabled nova-compute on ${host}`);
-  }
-  return svc;
-}
 
 async function setMarker(nova: NovaClient, host: string, text: string, log: Logger): Promise<void> {
   try {

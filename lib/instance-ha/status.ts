@@ -10,7 +10,7 @@ import { openCloud } from '../openstack/index';
 import type { NovaServer, NovaService } from '../openstack/types';
 import { Attrd, EVACUATE_ATTR, type AttrValue } from '../pacemaker/index';
 import { checkGuards, readReports, type EvacuationReport } from './evacuate';
-import { reportDir } from './params';
+import { reportDir } from './policy';
 
 export interface HostStatus {
   host: string;

@@ -1,7 +1,7 @@
 /** The evacuation engine and the unfencing helper against the OpenStack fake (held to recorded real responses). */
 import { describe, it, expect, afterEach } from 'vitest';
 import { evacuateHost, forceHostDown } from '../../lib/instance-ha/evacuate';
-import { unfenceHost } from '../../lib/instance-ha/params';
+import { unfenceHost } from '../../lib/instance-ha/index';
 import { fakeCloud, waitFor, type FakeCloud } from '../fake/harness';
 
 let fc: FakeCloud | undefined;

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { parseAttrdOutput, parseEvacState } from '../../lib/pacemaker/index';
 import { hostsToEvacuate } from '../../agents/NovaEvacuate';
-import { resolveNovaHost, hostNames, computeState, missingCredentials } from '../../lib/instance-ha/params';
+import { resolveNovaHost, hostNames, computeState, missingCredentials } from '../../lib/instance-ha/index';
 import type { NovaService } from '../../lib/openstack/types';
 
 const svc = (host: string, extra: Partial<NovaService> = {}): NovaService => ({

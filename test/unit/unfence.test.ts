@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { unfenceHost, unfenceDone } from '../../lib/instance-ha/params';
+import { unfenceHost, unfenceDone } from '../../lib/instance-ha/index';
 import { MemoryLogger } from '../../lib/core/log';
 import { ConfigError, OpenStackError, type Cloud, type NovaService } from '../../lib/openstack/index';
 

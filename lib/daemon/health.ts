@@ -7,14 +7,11 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as path from 'node:path';
 import { OCF, OcfError, stateFile, touchStateFile, type OcfContext, type OcfParam } from '../runtime/ocf/index';
-import { openCloud } from '../openstack/index';
-import { ConfigError, resolveCloudConfig } from '../openstack/config';
-import { Session } from '../openstack/session';
-import { defaultStateDir } from '../openstack/token-cache';
-import { ENDPOINT_TYPES } from '../instance-ha/params';
-import { OpenStackError, type CloudParams, type CinderService, type NovaService } from '../openstack/types';
+import {
+  ConfigError, ENDPOINT_TYPES, OpenStackError, cloudParamsFromSettings, openCloud, resolveCloudConfig,
+  type CloudParams, type CinderService, type NovaService,
+} from '../openstack/index';
 import { iniValue, localHostname, type DaemonRecord, type Health } from './engine';
 
 const AUTH_NOTE = 'The health check authenticates when os_username and os_password (or cloud) are set; without ' +
@@ -65,21 +62,10 @@ export function serviceCloudParams(ctx: OcfContext): CloudParams {
     authUrl = v3AuthUrl(tokenUrl);
     if (!/\/v3\/?$/.test(tokenUrl)) noteMapping(ctx, tokenUrl, authUrl);
   }
-  return {
-    cloud: ctx.str('cloud') || undefined,
-    authUrl,
-    username: ctx.str('os_username') || undefined,
-    password: ctx.str('os_password') || undefined,
-    projectName: ctx.str('project_name') || undefined,
-    userDomain: ctx.str('user_domain') || undefined,
-    projectDomain: ctx.str('project_domain') || undefined,
-    regionName: ctx.str('region_name') || undefined,
-    endpointType: ctx.str('endpoint_type') || undefined,
-    insecure: ctx.bool('insecure') || undefined,
-    timeoutMs: requestTimeoutMs(ctx),
-    attempts: 1,
-    tokenCacheDir: path.join(defaultStateDir(), 'tokens'),
-  };
+  return cloudParamsFromSettings((n) => ctx.str(n), {
+    names: { username: 'os_username', password: 'os_password', projectName: 'project_name' },
+    authUrl, insecure: ctx.bool('insecure'), timeoutMs: requestTimeoutMs(ctx), attempts: 1,
+  });
 }
 
 /** Log the v2.0 → v3 mapping once per resource (remembered in a state file). */
@@ -132,17 +118,14 @@ function failure(e: unknown, ctx: OcfContext): Health {
 
 /** Authenticated GET of a URL; healthy on HTTP 200 only. */
 export async function authedGet(ctx: OcfContext, url: string): Promise<Health> {
-  const config = resolveCloudConfig(serviceCloudParams(ctx), ctx.env, ctx.log);
-  ctx.log.addSecret(config.password);
-  ctx.log.addSecret(config.applicationCredentialSecret);
-  const session = new Session(config, ctx.log);
+  const cloud = openCloud(serviceCloudParams(ctx), ctx.log, ctx.env);
   try {
-    const res = await session.request({ method: 'GET', url });
+    const res = await cloud.get(url);
     return res.status === 200 ? { ok: true } : { ok: false, reason: `GET ${url} returned HTTP ${res.status}` };
   } catch (e) {
     return failure(e, ctx);
   } finally {
-    session.close();
+    cloud.close();
   }
 }
 

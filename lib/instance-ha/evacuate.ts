@@ -32,9 +32,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../core/log';
-import type { Cloud, NovaAggregate, NovaClient, NovaMigration, NovaServer, NovaService } from '../openstack/types';
-import { OpenStackError } from '../openstack/types';
-import { compareMicroversions, forEachLimited } from '../openstack/nova';
+import {
+  OpenStackError, compareMicroversions, forEachLimited,
+  type Cloud, type NovaAggregate, type NovaClient, type NovaMigration, type NovaServer, type NovaService,
+} from '../openstack/index';
 import { DEFAULT_POLICY, type EvacuationPolicy } from './policy';
 import { MARKER, markerSince, markerText } from './marker';
 

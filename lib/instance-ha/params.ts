@@ -2,15 +2,12 @@
  * The OpenStack connection settings of the instance-HA agents, declared once for OCF and once for the fence-agent
  * option style (the reference agents' names), and their mapping to the client library.
  */
-import * as path from 'node:path';
 import type { OcfParam, OcfContext } from '../runtime/ocf/index';
 import { OcfError, OCF } from '../runtime/ocf/index';
 import type { FenceOpt, FenceContext } from '../runtime/fence/index';
-import type { CloudParams } from '../openstack/types';
-import { defaultStateDir } from '../openstack/token-cache';
-import { ConfigError, resolveCloudConfig } from '../openstack/config';
+import { ConfigError, ENDPOINT_TYPES, cloudParamsFromSettings, resolveCloudConfig, type CloudParams } from '../openstack/index';
 
-export const ENDPOINT_TYPES = ['publicURL', 'internalURL', 'adminURL', 'public', 'internal', 'admin'] as const;
+export { ENDPOINT_TYPES };
 
 const AUTH_NOTE = 'Either cloud, or auth_url with username, password and tenant_name (project_name), must be set.';
 
@@ -69,29 +66,11 @@ export function missingCredentials(v: Record<string, string | undefined>, env: N
   return ['auth_url', 'username', 'password', 'tenant_name'].filter((n) => !v[n] && !fromEnv[n]);
 }
 
-/** Connection settings from the agent parameters both kinds of agent share (same names in OCF and fence agents). */
-function cloudParams(v: Record<string, string | undefined>, insecure: boolean, timeoutMs?: number): CloudParams {
-  return {
-    cloud: v.cloud || undefined,
-    authUrl: v.auth_url || undefined,
-    username: v.username || undefined,
-    password: v.password || undefined,
-    projectName: v.tenant_name || undefined,
-    userDomain: v.user_domain || undefined,
-    projectDomain: v.project_domain || undefined,
-    regionName: v.region_name || undefined,
-    endpointType: v.endpoint_type || undefined,
-    insecure: insecure || undefined, // false is the default: leave clouds.yaml's verify setting in force
-    timeoutMs,
-    tokenCacheDir: path.join(defaultStateDir(), 'tokens'),
-  };
-}
-
 /** Connection settings from an OCF agent's parameters; ERR_CONFIGURED when credentials are missing. */
 export function cloudParamsFromOcf(ctx: OcfContext): CloudParams {
   const missing = missingCredentials(ctx.params, ctx.env);
   if (missing.length) throw new OcfError(OCF.ERR_CONFIGURED, `${missing.join(', ')} not configured (${AUTH_NOTE})`);
-  return cloudParams(ctx.params, ctx.bool('insecure'));
+  return cloudParamsFromSettings((n) => ctx.params[n], { insecure: ctx.bool('insecure') });
 }
 
 /**
@@ -116,7 +95,7 @@ export function validateOcfCloud(ctx: OcfContext): void {
 
 /** Connection settings from a fence agent's options. */
 export function cloudParamsFromFence(ctx: FenceContext): CloudParams {
-  return cloudParams(ctx.opts, ctx.bool('insecure'), Math.max(ctx.num('shell_timeout'), 1) * 1000);
+  return cloudParamsFromSettings((n) => ctx.opts[n], { insecure: ctx.bool('insecure'), timeoutMs: Math.max(ctx.num('shell_timeout'), 1) * 1000 });
 }
 
 export function checkEndpointType(v: string): string | undefined {

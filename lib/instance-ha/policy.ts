@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { OcfParam } from '../runtime/ocf/index';
 import type { FenceOpt } from '../runtime/fence/index';
-import { defaultStateDir } from '../openstack/token-cache';
+import { defaultStateDir } from '../openstack/index';
 
 export interface EvacuationPolicy {
   /** evacuation requests in flight at once */

@@ -6,8 +6,8 @@
  * Read-only: it changes nothing in Nova or in the cluster.
  */
 import { Logger } from '../core/log';
-import { openCloud } from '../openstack/index';
-import type { NovaServer, NovaService } from '../openstack/types';
+import { openCloud, type NovaServer, type NovaService } from '../openstack/index';
+
 import { Attrd, EVACUATE_ATTR, type AttrValue } from '../pacemaker/index';
 import { checkGuards, readReports, type EvacuationReport } from './evacuate';
 import { reportDir } from './policy';

@@ -17,6 +17,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** What agents accept as endpoint_type (the reference agents' values). */
+export const ENDPOINT_TYPES = ['publicURL', 'internalURL', 'adminURL', 'public', 'internal', 'admin'] as const;
+
 export const DEFAULT_TIMEOUT_MS = 30000;
 export const DEFAULT_ATTEMPTS = 3;
 

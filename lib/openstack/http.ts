@@ -6,10 +6,16 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import fetch, { type Response } from 'node-fetch';
+import type { Response } from 'node-fetch';
 import type { Logger } from '../core/log';
 import { ConfigError } from './config';
 import { OpenStackError, type CloudConfig } from './types';
+
+/** node-fetch is loaded with the first request: agent start-up (meta-data, a quiet monitor) never needs it. */
+let nodeFetch: Promise<typeof import('node-fetch').default> | undefined;
+function loadFetch(): Promise<typeof import('node-fetch').default> {
+  return (nodeFetch ??= import('node-fetch').then((m) => m.default));
+}
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -122,6 +128,7 @@ export class HttpClient {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const started = Date.now();
     try {
+      const fetch = await loadFetch();
       const res: Response = await fetch(url.href, {
         method: req.method,
         headers,

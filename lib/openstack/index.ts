@@ -12,9 +12,10 @@ import { Session } from './session';
 import type { CinderClient, Cloud, CloudConfig, CloudParams, ImageClient, NovaClient, PlacementClient } from './types';
 
 export * from './types';
-export { ConfigError, parseInterface, resolveCloudConfig } from './config';
+export { ConfigError, ENDPOINT_TYPES, parseInterface, resolveCloudConfig } from './config';
+export { REFERENCE_SETTING_NAMES, cloudParamsFromSettings, type SettingNames, type SettingsOptions } from './params';
 export { defaultStateDir } from './token-cache';
-export { MAX_MICROVERSION, MIN_MICROVERSION, compareMicroversions } from './nova';
+export { MAX_MICROVERSION, MIN_MICROVERSION, compareMicroversions, forEachLimited } from './nova';
 
 class OpenStackCloud implements Cloud {
   private readonly session: Session;
@@ -38,6 +39,11 @@ class OpenStackCloud implements Cloud {
   cinder(opts?: { endpoint?: string }): CinderClient {
     if (opts?.endpoint) return new Cinder(this.session, this.log, opts.endpoint);
     return (this.cinderClient ??= new Cinder(this.session, this.log));
+  }
+
+  async get(url: string): Promise<{ status: number; body: unknown }> {
+    const res = await this.session.request({ method: 'GET', url });
+    return { status: res.status, body: res.body };
   }
 
   close(): void { this.session.close(); }

@@ -210,6 +210,8 @@ export interface Cloud {
   placement(): PlacementClient;
   /** the Block Storage API from the catalog (volumev3, block-storage, volumev2), or at the given URL */
   cinder(opts?: { endpoint?: string }): CinderClient;
+  /** authenticated GET of an absolute URL (health checks); resolves for any status below 400, throws OpenStackError otherwise */
+  get(url: string): Promise<{ status: number; body: unknown }>;
   /** drop idle keep-alive connections (a process exits without it; long-lived callers and tests use it) */
   close(): void;
 }

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MemoryLogger, type Level } from '../../lib/core/log';
 import { openCloudWithConfig } from '../../lib/openstack/index';
-import type { Cloud, CloudConfig } from '../../lib/openstack/types';
+import type { Cloud, CloudConfig } from '../../lib/openstack/index';
 import { startFakeOpenStack, type FakeOpenStack, type FakeOptions } from './openstack-fake';
 
 /** A MemoryLogger that also keeps every message as it was before secrets were scrubbed. */

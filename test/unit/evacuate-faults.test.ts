@@ -7,7 +7,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { evacuateHost, EvacuationBlocked, markerSince, type EvacuateHostOptions, type EvacuationReport } from '../../lib/instance-ha/evacuate';
 import { fakeCloud, tmpDir, rmDir, type FakeCloud } from '../fake/harness';
 import type { FakeServer, FakeOptions } from '../fake/openstack-fake';
-import type { CloudConfig } from '../../lib/openstack/types';
+import type { CloudConfig } from '../../lib/openstack/index';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { parseAttrdOutput, parseEvacState } from '../../lib/pacemaker/index';
 import { hostsToEvacuate } from '../../agents/NovaEvacuate';
 import { resolveNovaHost, hostNames, computeState, missingCredentials } from '../../lib/instance-ha/index';
-import type { NovaService } from '../../lib/openstack/types';
+import type { NovaService } from '../../lib/openstack/index';
 
 const svc = (host: string, extra: Partial<NovaService> = {}): NovaService => ({
   id: host, binary: 'nova-compute', host, status: 'enabled', state: 'up', forcedDown: false, disabledReason: null, updatedAt: null, ...extra,

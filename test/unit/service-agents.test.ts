@@ -14,7 +14,7 @@ import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';
 import { cinderOf } from '../fake/cinder-fake';
 import { capture } from './capture';
 import { tmpDir, rmDir, freePort } from '../fake/harness';
-import type { CinderService } from '../../lib/openstack/types';
+import type { CinderService } from '../../lib/openstack/index';
 
 const DAEMON = path.resolve(__dirname, '../daemons/fake-service');
 const PASSWORD = 'S3cret-Pa55-for-cinder';

@@ -58,6 +58,9 @@ bash test/rig/pacemaker/install.sh || broken+=(rig-install)
 step "type check"
 npm run -s typecheck || broken+=(typecheck)
 
+step "dependency rules (dependency-cruiser, .dependency-cruiser.cjs)"
+npm run -s depcheck || broken+=(depcheck)
+
 step "unit tests (vitest)"
 # the spawned part of the fuzz test runs after the build (FUZZ_BINARY=only below)
 FUZZ_BINARY=off npx vitest run --reporter=default --reporter=json --outputFile="$OUT/vitest.json"

@@ -203,7 +203,7 @@ function readYamlFile(candidates: string[], log?: Logger): { file: string; data:
 }
 
 type YamlMap = { [k: string]: YamlValue };
-const isMap = (v: YamlValue | undefined): v is YamlMap => !!v && typeof v === 'object' && !Array.isArray(v);
+const isMap = (v: YamlValue | undefined): v is YamlMap => !!v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date);
 
 function deepMerge(base: YamlMap, over: YamlMap): YamlMap {
   const out: YamlMap = { ...base };

@@ -155,7 +155,60 @@ describe('resolveCloudConfig', () => {
 
   it('reports a clouds.yaml it cannot parse with file and line', () => {
     writeClouds('clouds:\n  c:\n    auth:\n\t  auth_url: x\n');
-    expect(() => resolveCloudConfig({ cloud: 'c' }, env)).toThrow(/clouds\.yaml:4: tab characters/);
+    expect(() => resolveCloudConfig({ cloud: 'c' }, env)).toThrow(/clouds\.yaml:4: Tabs are not allowed as indentation/);
+  });
+
+  // clouds.yaml files that openstacksdk (PyYAML) reads and the hand-written parser refused: anchors and merge keys,
+  // values over several lines; and a tab after the colon, a separator in YAML (PyYAML refuses it; the old parser
+  // read "a:<TAB>b" as the string "a:\tb", and failed further down in a nested mapping)
+  it('reads anchors and merge keys (<<: *base)', () => {
+    writeClouds(`defaults: &defaults
+  auth: &auth
+    auth_url: http://k:5000/v3
+    username: admin
+    password: s3cret
+    project_name: admin
+  region_name: RegionOne
+clouds:
+  base: &base
+    <<: *defaults
+    interface: internal
+  overcloud:
+    <<: *base
+    region_name: RegionTwo
+  other:
+    auth:
+      <<: *auth
+      username: operator
+`);
+    expect(resolveCloudConfig({ cloud: 'overcloud' }, env)).toMatchObject({
+      authUrl: 'http://k:5000/v3', username: 'admin', password: 's3cret', projectName: 'admin', regionName: 'RegionTwo', interface: 'internal',
+    });
+    expect(resolveCloudConfig({ cloud: 'other' }, env)).toMatchObject({ authUrl: 'http://k:5000/v3', username: 'operator', password: 's3cret' });
+  });
+
+  it('reads values written over several lines', () => {
+    writeClouds(`clouds:
+  c:
+    auth:
+      auth_url:
+        http://k:5000/v3
+      username: admin
+      password: "a long
+        pass phrase"
+      project_name: >-
+        admin
+    region_name: Region
+      One
+`);
+    expect(resolveCloudConfig({ cloud: 'c' }, env)).toMatchObject({
+      authUrl: 'http://k:5000/v3', username: 'admin', password: 'a long pass phrase', projectName: 'admin', regionName: 'Region One',
+    });
+  });
+
+  it('reads a tab after the colon as a separator (key:<TAB>value)', () => {
+    writeClouds('clouds:\n  c:\n    auth:\n      auth_url:\thttp://k:5000/v3\n      username:\tadmin\n      password: p\n    region_name:\tR1\n');
+    expect(resolveCloudConfig({ cloud: 'c' }, env)).toMatchObject({ authUrl: 'http://k:5000/v3', username: 'admin', regionName: 'R1' });
   });
 
   it('registers the password and secret with the logger', () => {

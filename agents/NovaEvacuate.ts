@@ -14,6 +14,7 @@ import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeNam
 import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/index';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
+import { sleep } from '../lib/core/poll';
 import * as fs from 'node:fs';
 
 /** Which hosts this monitor has to evacuate now. */
@@ -100,7 +101,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
     const delay = ctx.int('evacuate_delay');
     if (delay > 0) {
       ctx.log.info(`Delaying nova evacuate by ${delay} seconds`);
-      await new Promise((r) => setTimeout(r, delay * 1000));
+      await sleep(delay * 1000);
     }
     // the engine is loaded only when there is something to evacuate (start-up and quiet monitors stay light)
     const { evacuateHost, EvacuationBlocked } = await import('../lib/instance-ha/evacuate.js');

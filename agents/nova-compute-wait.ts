@@ -11,9 +11,9 @@ import { Attrd, EVACUATE_ATTR, parseEvacState, localNodeName } from '../lib/pace
 import { OCF_CLOUD_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, unfenceHost, unfenceDone } from '../lib/instance-ha/index';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
+import { poll, sleep } from '../lib/core/poll';
 import * as fs from 'node:fs';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const POLL_MS = 2000;
 /** stop waiting this long before Pacemaker's start timeout, to fail with a reason instead of being killed */
 const MARGIN_MS = 5000;
@@ -22,18 +22,19 @@ async function start(ctx: OcfContext): Promise<number> {
   const node = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
   const attrd = new Attrd();
   const until = ctx.deadlineAt !== undefined ? ctx.deadlineAt - MARGIN_MS : undefined;
-  let waited = false;
-  let value = await attrd.query(EVACUATE_ATTR, node);
+  let value = '';
+  let looks = 0;
   let lastLog = 0;
-  while (parseEvacState(value).kind === 'requested' || parseEvacState(value).kind === 'claimed') {
-    if (Date.now() - lastLog > 30000) { ctx.log.info(`Waiting for pending evacuations from ${node} (evacuate=${value})`); lastLog = Date.now(); }
-    if (until !== undefined && Date.now() + POLL_MS >= until) {
-      throw new OcfError(OCF.ERR_GENERIC, `evacuation of ${node} is still pending (evacuate=${value}); nova-compute stays held back`);
-    }
-    waited = true;
-    await sleep(POLL_MS);
+  const settled = await poll(async (n) => {
+    looks = n;
     value = await attrd.query(EVACUATE_ATTR, node);
-  }
+    const kind = parseEvacState(value).kind;
+    if (kind !== 'requested' && kind !== 'claimed') return true;
+    if (Date.now() - lastLog > 30000) { ctx.log.info(`Waiting for pending evacuations from ${node} (evacuate=${value})`); lastLog = Date.now(); }
+    return undefined;
+  }, { intervalMs: POLL_MS, until });
+  if (!settled) throw new OcfError(OCF.ERR_GENERIC, `evacuation of ${node} is still pending (evacuate=${value}); nova-compute stays held back`);
+  const waited = looks > 1;
 
   const cloud = openCloud(cloudParamsFromOcf(ctx), ctx.log);
   const services = await cloud.nova().listServices({ binary: 'nova-compute' });

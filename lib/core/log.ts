@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { isTrue } from './text';
 
 export type Level = 'debug' | 'info' | 'notice' | 'warn' | 'error' | 'crit';
 
@@ -140,12 +141,6 @@ function timestamp(): string {
   const d = new Date();
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}_${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-/** ocf_is_true: yes, true, 1, on (any case) */
-export function isTrue(v: string | undefined | null): boolean {
-  if (v === undefined || v === null) return false;
-  return ['yes', 'true', '1', 'on', 'y', 't'].includes(String(v).trim().toLowerCase());
 }
 
 /** A logger that records lines in memory, for unit tests and for library code used outside an agent. */

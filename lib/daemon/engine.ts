@@ -25,8 +25,7 @@ import {
   type OcfActionDef, type OcfAgent, type OcfContext, type OcfParam,
 } from '../runtime/ocf/index';
 import type { Logger } from '../core/log';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { poll } from '../core/poll';
 
 // ------------------------------------------------------------------------------------------------ processes
 
@@ -191,11 +190,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** Wait until the process is gone; false when `until` (epoch ms) passes first. */
 async function waitGone(pid: number, until: number): Promise<boolean> {
-  for (;;) {
-    if (!processAlive(pid)) return true;
-    if (Date.now() >= until) return false;
-    await sleep(100);
-  }
+  return (await poll(() => (processAlive(pid) ? undefined : true), { intervalMs: 100, until })) ?? false;
 }
 
 /**
@@ -429,24 +424,24 @@ async function start(def: ServiceDef, ctx: OcfContext): Promise<number> {
 
   const graceEnds = rec.startedAt + ctx.int('grace') * 1000;
   let last: Health = { ok: false, reason: 'not checked' };
-  for (let attempt = 0; ; attempt++) {
+  // looks after 100, 200, 400, 800 ms, then every second, until the start deadline (less a margin)
+  const ready = await poll(async (looks) => {
     if (!processAlive(rec.pid)) {
       clearRecords(ctx);
       const where = ctx.str('console_log') ? ` (see ${ctx.str('console_log')})` : ' (set console_log to capture its output)';
       throw new OcfError(OCF.ERR_GENERIC, `${def.title} exited during start${where}`);
     }
     last = await runHealth(def, ctx, rec, 'start');
-    if (last.ok) break;
-    if (attempt === 0 || attempt % 15 === 0) ctx.log.info(`waiting for ${def.title} to become ready: ${last.reason}`);
-    const pause = Math.min(1000, 100 * 2 ** Math.min(attempt, 4));
-    if (Date.now() + pause >= readyBy) {
-      if (Date.now() < graceEnds) {
-        ctx.log.warn(`${def.title} is not ready yet (${last.reason}); the grace period runs until ${new Date(graceEnds).toISOString()}`);
-        return OCF.SUCCESS;
-      }
-      throw new OcfError(OCF.ERR_GENERIC, `${def.title} did not become ready before the start timeout: ${last.reason}`);
+    if (last.ok) return true;
+    if (looks === 1 || (looks - 1) % 15 === 0) ctx.log.info(`waiting for ${def.title} to become ready: ${last.reason}`);
+    return undefined;
+  }, { intervalMs: (looks) => Math.min(1000, 100 * 2 ** Math.min(looks - 1, 4)), until: readyBy });
+  if (!ready) {
+    if (Date.now() < graceEnds) {
+      ctx.log.warn(`${def.title} is not ready yet (${last.reason}); the grace period runs until ${new Date(graceEnds).toISOString()}`);
+      return OCF.SUCCESS;
     }
-    await sleep(pause);
+    throw new OcfError(OCF.ERR_GENERIC, `${def.title} did not become ready before the start timeout: ${last.reason}`);
   }
   removeStateFile(stateFile(ctx, FAILURES_SUFFIX));
   ctx.log.info(`${def.title} started`);

@@ -12,6 +12,7 @@ import {
   ConfigError, ENDPOINT_TYPES, OpenStackError, cloudParamsFromSettings, openCloud, resolveCloudConfig,
   type CloudParams, type CinderService, type NovaService,
 } from '../openstack/index';
+import { openstackTimeMs } from '../core/time';
 import { iniValue, localHostname, type DaemonRecord, type Health } from './engine';
 
 const AUTH_NOTE = 'The health check authenticates when os_username and os_password (or cloud) are set; without ' +
@@ -155,10 +156,7 @@ export function serviceHost(ctx: OcfContext): string {
 }
 
 /** Cinder's updated_at ("2026-11-21T19:58:03.000000", UTC) in epoch ms. */
-export function serviceTime(s: string | null | undefined): number {
-  if (!s) return NaN;
-  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`);
-}
+export const serviceTime = openstackTimeMs;
 
 /** Seconds of clock difference tolerated when telling a report of our daemon from one of a previous holder. */
 const REPORT_SLACK_MS = 2000;

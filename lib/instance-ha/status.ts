@@ -9,7 +9,8 @@ import { Logger } from '../core/log';
 import { openCloud, type NovaServer, type NovaService } from '../openstack/index';
 
 import { Attrd, EVACUATE_ATTR, type AttrValue } from '../pacemaker/index';
-import { checkGuards, readReports, type EvacuationReport } from './evacuate';
+import { checkGuards } from './evacuable';
+import { readReports, type EvacuationReport } from './report';
 import { reportDir } from './policy';
 
 export interface HostStatus {

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isTrue, type Logger } from '../core/log';
+import type { Logger } from '../core/log';
+import { isTrue } from '../core/text';
 import type { CloudConfig, CloudParams, Interface } from './types';
 import { parseYaml, type YamlValue } from './yaml';
 

@@ -1,5 +1,6 @@
 /** The image API (Glance v2): which images are marked evacuable. */
 import type { Logger } from '../core/log';
+import { isTrueTag } from '../core/text';
 import type { Session } from './session';
 import { OpenStackError, type ImageClient } from './types';
 
@@ -11,7 +12,7 @@ interface RawImage { id: string; tags?: string[]; evacuable?: unknown; [k: strin
 /** Evacuable by the tag "evacuable" or the property evacuable=true (both trimmed, any case). */
 export function isEvacuableImage(img: RawImage): boolean {
   if (Array.isArray(img.tags) && img.tags.some((t) => typeof t === 'string' && t.trim().toLowerCase() === 'evacuable')) return true;
-  return typeof img.evacuable === 'string' && img.evacuable.trim().toLowerCase() === 'true';
+  return isTrueTag(img.evacuable);
 }
 
 export class Glance implements ImageClient {

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Response } from 'node-fetch';
 import type { Logger } from '../core/log';
+import { backoffMs, sleep } from '../core/poll';
 import { ConfigError } from './config';
 import { OpenStackError, type CloudConfig } from './types';
 
@@ -111,9 +112,9 @@ export class HttpClient {
         if (attempt > 1 && retryable) failure.message += ` (gave up after ${attempt} attempts)`;
         throw failure;
       }
-      const delay = Math.min(this.retryDelayMs * 2 ** (attempt - 1), this.retryDelayMs * 8);
+      const delay = backoffMs(attempt, this.retryDelayMs);
       this.log.debug(`${failure.message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 

@@ -15,7 +15,7 @@ export * from './types';
 export { ConfigError, ENDPOINT_TYPES, parseInterface, resolveCloudConfig } from './config';
 export { REFERENCE_SETTING_NAMES, cloudParamsFromSettings, type SettingNames, type SettingsOptions } from './params';
 export { defaultStateDir } from './token-cache';
-export { MAX_MICROVERSION, MIN_MICROVERSION, compareMicroversions, forEachLimited } from './nova';
+export { MAX_MICROVERSION, MIN_MICROVERSION, compareMicroversions } from './nova';
 
 class OpenStackCloud implements Cloud {
   private readonly session: Session;

@@ -8,6 +8,8 @@
  *  - servers: the embedded flavor has original_name and extra_specs from 2.47, an id before.
  */
 import type { Logger } from '../core/log';
+import { forEachLimited } from '../core/poll';
+import { isTrueTag } from '../core/text';
 import type { Session } from './session';
 import {
   OpenStackError,
@@ -267,7 +269,7 @@ export class Nova implements NovaClient {
         f.extra_specs = {}; // deleted meanwhile
       }
     });
-    return flavors.filter((f) => isTrueString(f.extra_specs?.evacuable));
+    return flavors.filter((f) => isTrueTag(f.extra_specs?.evacuable));
   }
 
   async evacuableFlavorIds(): Promise<Set<string>> {
@@ -277,23 +279,6 @@ export class Nova implements NovaClient {
   async evacuableFlavorNames(): Promise<Set<string>> {
     return new Set((await this.evacuableFlavors()).map((f) => f.name));
   }
-}
-
-/** "true" in any case, surrounding blanks ignored */
-export function isTrueString(v: unknown): boolean {
-  return typeof v === 'string' && v.trim().toLowerCase() === 'true';
-}
-
-export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++];
-      try { await fn(item); } catch (e) { failed = true; throw e; }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 interface VersionDoc { id?: string; version?: string; min_version?: string }

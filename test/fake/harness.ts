@@ -53,7 +53,8 @@ export function rmDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../lib/core/poll';
+import { sleep } from '../../lib/core/poll';
 
 /** Poll until fn() is truthy (default 2 s). */
 export async function waitFor(fn: () => boolean, timeoutMs = 2000): Promise<void> {

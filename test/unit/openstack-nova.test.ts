@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { chooseMicroversion, computeUrls, forEachLimited } from '../../lib/openstack/nova';
+import { chooseMicroversion, computeUrls } from '../../lib/openstack/nova';
+import { forEachLimited } from '../../lib/core/poll';
 import { OpenStackError } from '../../lib/openstack/types';
 import { fakeCloud, waitFor, type FakeCloud } from '../fake/harness';
 import type { FakeOptions } from '../fake/openstack-fake';

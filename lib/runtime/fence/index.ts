@@ -9,7 +9,9 @@
 import * as fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import yargsParser from 'yargs-parser';
-import { Logger, isTrue } from '../../core/log';
+import { Logger } from '../../core/log';
+import { isTrue } from '../../core/text';
+import { poll, sleep } from '../../core/poll';
 
 export const EC = { OK: 0, GENERIC: 1, STATUS_OFF: 2 } as const;
 
@@ -305,17 +307,11 @@ function runPasswordScript(script: string, timeoutMs: number): Promise<string> {
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Poll status until it is `want` (fencing.py's loop after on/off), within power_timeout. */
 export async function waitForStatus(ctx: FenceContext, want: 'on' | 'off', status: (ctx: FenceContext) => Promise<'on' | 'off'>): Promise<boolean> {
   const deadline = Date.now() + ctx.num('power_timeout') * 1000;
   const pause = Math.max(ctx.num('stonith_status_sleep'), 0.2) * 1000;
-  for (;;) {
-    if ((await status(ctx)) === want) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(pause);
-  }
+  return (await poll(async () => ((await status(ctx)) === want ? true : undefined), { intervalMs: pause, until: deadline })) ?? false;
 }
 
 function readStdin(): string {

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Logger, isTrue } from '../../core/log';
+import { Logger } from '../../core/log';
+import { isBooleanWord, isTrue } from '../../core/text';
 
 /** OCF exit codes (Resource Agent API 1.1, plus Pacemaker's degraded codes). */
 export const OCF = {
@@ -164,7 +165,6 @@ export function usageText(agent: OcfAgent): string {
 
 const INT_RE = /^[+-]?\d+$/;
 const TIME_RE = /^\d+(ms|msec|s|sec|m|min|h|hr)?$/i;
-const BOOL_VALUES = ['yes', 'true', '1', 'on', 'y', 't', 'no', 'false', '0', 'off', 'n', 'f'];
 
 /** Read OCF_RESKEY_* for the declared parameters, apply aliases and defaults. */
 export function readParams(agent: OcfAgent, env: NodeJS.ProcessEnv): { params: Record<string, string>; given: Set<string> } {
@@ -195,7 +195,7 @@ export function checkParams(agent: OcfAgent, params: Record<string, string>, giv
     const shown = p.secret ? '' : ` '${v}'`;
     if (p.type === 'integer' && !INT_RE.test(v)) throw new OcfError(OCF.ERR_CONFIGURED, `parameter ${p.name}${shown} is not an integer`);
     if (p.type === 'time' && !TIME_RE.test(v)) throw new OcfError(OCF.ERR_CONFIGURED, `parameter ${p.name}${shown} is not a time (e.g. 30 or 30s)`);
-    if (p.type === 'boolean' && !BOOL_VALUES.includes(v.toLowerCase())) throw new OcfError(OCF.ERR_CONFIGURED, `parameter ${p.name}${shown} is not a boolean (use true or false)`);
+    if (p.type === 'boolean' && !isBooleanWord(v)) throw new OcfError(OCF.ERR_CONFIGURED, `parameter ${p.name}${shown} is not a boolean (use true or false)`);
     if (p.values && !p.values.includes(v)) throw new OcfError(OCF.ERR_CONFIGURED, `parameter ${p.name}${shown} must be one of: ${p.values.join(', ')}`);
   }
 }

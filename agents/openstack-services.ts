@@ -1,6 +1,6 @@
 /**
  * Control-plane service agents (OCF, provider openstack), one definition each over the daemon engine
- * (lib/daemon.ts): binary, default config, user, health check. Parameters of the reference
+ * (lib/daemon/engine.ts): binary, default config, user, health check. Parameters of the reference
  * openstack-resource-agents are accepted under their names (binary, config, user, pid, url, os_username,
  * os_password, os_tenant_name, keystone_get_token_url, additional_parameters).
  */

@@ -1,5 +1,5 @@
 /**
- * The daemon engine (lib/daemon.ts) with real processes: test/daemons/fake-service (a python HTTP server driven by
+ * The daemon engine (lib/daemon/engine.ts) with real processes: test/daemons/fake-service (a python HTTP server driven by
  * an ini file) started, monitored and stopped through the OCF runtime, as Pacemaker would.
  */
 import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';

@@ -1,9 +1,9 @@
 /**
  * Fuzz tests of the two runtimes' input handling, in-process with a seeded PRNG (FUZZ_SEED=<n> reproduces a run;
  * the seed is printed, and every failure message carries the seed and the case number):
- *  (a) the fence runtime (lib/fence/index.ts): stdin name=value text and argv, run through runFence with the real
+ *  (a) the fence runtime (lib/runtime/fence/index.ts): stdin name=value text and argv, run through runFence with the real
  *      option declarations and the real validate() of fence_compute / fence_evacuate;
- *  (b) the OCF runtime (lib/ocf/index.ts): OCF_RESKEY_* environments and actions, run through runOcf with the real
+ *  (b) the OCF runtime (lib/runtime/ocf/index.ts): OCF_RESKEY_* environments and actions, run through runOcf with the real
  *      parameter declarations, validate() and start/stop of NovaEvacuate and nova-compute-wait.
  * Handlers that would reach OpenStack or Pacemaker are replaced by stubs that succeed, answer a status or throw
  * (errors carrying the secret, non-Error throws), so that the runtimes' mapping of outcomes to exit codes and their

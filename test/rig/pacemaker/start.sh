@@ -158,7 +158,7 @@ say "corosync PID $COROSYNC_PID ready after $(elapsed "$T0") s"
 # PCMK_logfacility=none: no syslog daemon runs; the daemons log to PCMK_logfile.
 # Agents: pacemaker-execd overwrites HA_LOGFILE with PCMK_logfile for OCF agents (so their ocf_log lines land in
 # pacemaker.log), while pacemaker-fenced passes HA_LOGFILE through to fence agents unchanged. HA_DEBUGLOG reaches
-# both unchanged (unless PCMK_debug is on), and ocf_log/lib/log.ts write every message there too when it differs
+# both unchanged (unless PCMK_debug is on), and ocf_log/lib/core/log.ts write every message there too when it differs
 # from HA_LOGFILE: with both set to ra.log, ra.log holds each agent message once.
 export PCMK_logfacility=none
 export PCMK_logfile="$RIG_PACEMAKER_LOG"

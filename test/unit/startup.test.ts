@@ -1,0 +1,58 @@
+/**
+ * Agent start-up stays light: meta-data and a monitor with nothing to do must not initialise node-fetch, the yaml
+ * package or the evacuation engine (they are loaded on first use). The bundle is built (esbuild, as build/build.mjs
+ * does) and every bundled module's initialisation is traced.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rmDir, tmpDir } from '../fake/harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+const HEAVY = /node_modules\/node-fetch\/|node_modules\/yaml\/dist\/index\.js|lib\/instance-ha\/evacuate\.ts/;
+let traced: string;
+let dir: string;
+
+function initialised(args: string[], env: NodeJS.ProcessEnv = {}): string[] {
+  const r = spawnSync(process.execPath, [traced, ...args], {
+    encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir, OHA_TRACE: '1', ...env },
+  });
+  return r.stderr.split('\n').filter((l) => l.startsWith('INIT ')).map((l) => l.slice(5));
+}
+
+describe('start-up', () => {
+  beforeAll(() => {
+    dir = tmpDir('oha-startup-');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'build/build.mjs'), '--bundle-only'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const bundle = fs.readFileSync(path.join(ROOT, 'dist/openstack-ha-agents.cjs'), 'utf8');
+    const trace = (name: string) => `process.env.OHA_TRACE&&process.stderr.write(${JSON.stringify(`INIT ${name}\n`)});`;
+    const instrumented = bundle
+      .replace(/__esm\(\{"([^"]+)"\(\)\{/g, (m, name: string) => `${m}${trace(name)}`)
+      .replace(/__commonJS\(\{"([^"]+)"\(([\w,]*)\)\{/g, (m, name: string) => `${m}${trace(name)}`);
+    traced = path.join(dir, 'traced.cjs');
+    fs.writeFileSync(traced, instrumented);
+    return () => rmDir(dir);
+  }, 60000);
+
+  it('is traced (the instrumentation sees the modules)', () => {
+    expect(initialised(['fence_compute', '-o', 'metadata'])).toContain('lib/core/log.ts');
+  });
+
+  for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
+    ['nova-compute-wait', 'meta-data'], ['cinder-api', 'meta-data'], ['--list']]) {
+    it(`${args.join(' ')} loads no HTTP client, YAML parser or evacuation engine`, () => {
+      expect(initialised(args).filter((m) => HEAVY.test(m))).toEqual([]);
+    });
+  }
+
+  it('a clouds.yaml is parsed with the yaml package, loaded then', () => {
+    fs.mkdirSync(path.join(dir, 'openstack'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'openstack', 'clouds.yaml'),
+      'clouds:\n  c:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: u\n      password: p\n      project_name: x\n');
+    const mods = initialised(['NovaEvacuate', 'validate-all'], { OCF_RESKEY_cloud: 'c' });
+    expect(mods).toContain('node_modules/yaml/dist/index.js');
+    expect(mods.filter((m) => /node-fetch|evacuate\.ts/.test(m))).toEqual([]);
+  });
+});

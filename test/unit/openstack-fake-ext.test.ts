@@ -95,7 +95,8 @@ describe('simulator extensions', () => {
   });
 
   it('fails evacuations on demand: "error" on the destination, "novalidhost" on the source; ERROR ones evacuate again', async () => {
-    const f = await start({ hosts: 3, evacuateDelayMs: 60 });
+    // 400 ms per step: a loaded machine still sends the three requests before the first one moves on
+    const f = await start({ hosts: 3, evacuateDelayMs: 400 });
     const st = f.state;
     const [a, b, c] = st.addServers('compute1', 3);
     st.service('compute1')!.forcedDown = true;
@@ -105,9 +106,9 @@ describe('simulator extensions', () => {
     for (const s of [a, b, c]) expect((await nova('POST', `/servers/${s.id}/action`, { body: { evacuate: {} } })).status).toBe(200);
     const statusOf = (id: string) => st.migrations.find((m) => m.instanceUuid === id)!.status;
     expect([a, b, c].map((s) => statusOf(s.id))).toEqual(['accepted', 'accepted', 'accepted']);
-    await waitFor(() => statusOf(a.id) === 'pre-migrating');
+    await waitFor(() => statusOf(a.id) === 'pre-migrating', 5000);
     expect(st.migrations.find((m) => m.instanceUuid === a.id)!.dest).toMatch(/^compute[23]$/);
-    await waitFor(() => [a, b, c].every((s) => s.taskState === null));
+    await waitFor(() => [a, b, c].every((s) => s.taskState === null), 10000);
     // a: rebuild failed on the destination
     expect(statusOf(a.id)).toBe('failed');
     const ga = (await nova('GET', `/servers/${a.id}`, { mv: '2.53' })).body.server;
@@ -123,7 +124,7 @@ describe('simulator extensions', () => {
     // b (ERROR, its host down) can be evacuated again; a (ERROR on an up host) gets Nova's 400
     expect((await nova('POST', `/servers/${b.id}/action`, { body: { evacuate: {} } })).status).toBe(200);
     expect((await nova('POST', `/servers/${a.id}/action`, { body: { evacuate: {} } })).body.badRequest.message).toMatch(/still in use/);
-    await waitFor(() => b.taskState === null);
+    await waitFor(() => b.taskState === null, 10000);
     expect(b).toMatchObject({ vmState: 'active', fault: undefined });
     expect(b.host).not.toBe('compute1');
     expect(st.evacFailRules).toEqual([]);

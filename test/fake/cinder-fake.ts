@@ -1,7 +1,7 @@
 /**
  * The Block Storage API (Cinder v3, Zed: microversions 3.0 to 3.70) for the OpenStack fake, under /volume:
  *   GET /volume                          300 version list
- *   GET /volume/v3/                      200 version document
+ *   GET /volume/v3/                      200 version document (with a token; 401 without, like Cinder)
  *   GET /volume/v3[/PROJECT]/types       volume types (any valid token)
  *   GET /volume/v3[/PROJECT]/os-services services (admin; ?host= ?binary= filters), state from the last report
  *   anything else                        501 notImplemented naming the request (other query parameters: see
@@ -96,16 +96,34 @@ export function cinderRoute(host: CinderHost, req: CinderRequest): CinderReply {
   const st = cinderOf(host);
   const p = req.path.replace(/^\/volume/, '') || '/';
   if (p.startsWith('/_control/')) return control(st, req.method, p.slice('/_control/'.length), req.body ?? {});
+  // Cinder's API answers (not keystonemiddleware's 401) carry the negotiated microversion, Vary and, like Nova,
+  // X-Compute-Request-Id (recorded: cinder_get_versions.json, cinder_get_os_services.json)
+  const mv = microversion(req.headers);
+  if (mv === undefined) {
+    return withVersion(notModelled(req, `the volume microversion ${String(req.headers['openstack-api-version'])} (only 3.0 to ${ZED_MAX} are modelled)`), 0);
+  }
+  return withVersion(route(host, st, req, p, mv), mv);
+}
+
+function withVersion(r: CinderReply, mv: number): CinderReply {
+  if (r.status === 401) return r;
+  return { ...r, headers: { 'OpenStack-API-Version': `volume 3.${mv}`, Vary: 'OpenStack-API-Version', 'X-Compute-Request-Id': '', ...r.headers } };
+}
+
+function route(host: CinderHost, st: CinderFakeState, req: CinderRequest, p: string, mv: number): CinderReply {
   if (req.method === 'GET' && p === '/') return { status: 300, body: { versions: [versionDoc(req.prefix)] } };
-  if (req.method === 'GET' && (p === '/v3' || p === '/v3/')) return { status: 200, body: { versions: [versionDoc(req.prefix)] } };
-  const m = /^\/v3(?:\/([0-9a-f]{32}))?(\/.*)$/.exec(p);
+  const m = /^\/v3(?:\/([0-9a-f]{32}))?(\/.*)?$/.exec(p);
   if (!m) return notModelled(req);
+  // everything under /v3 (its version document too) is behind keystonemiddleware (recorded: cinder_get_v3.json, 401
+  // without a token)
   const tokId = req.headers['x-auth-token'];
   const tok = typeof tokId === 'string' ? host.tokens.get(tokId) : undefined;
   if (!tok || tok.expiresAt <= Date.now()) {
     return { status: 401, body: { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } },
-      headers: { 'WWW-Authenticate': `Keystone uri="${host.baseUrl}/identity"` } };
+      headers: { 'WWW-Authenticate': `Keystone uri="${host.baseUrl}/identity/v3"` } };
   }
+  if (req.method === 'GET' && !m[1] && (m[2] === undefined || m[2] === '/')) return { status: 200, body: { versions: [versionDoc(req.prefix)] } };
+  if (m[2] === undefined) return notModelled(req);
   if (m[1] && m[1] !== tok.projectId) return fault(403, 'forbidden', 'Policy doesn\'t allow this project.');
   if (st.apiStatus) return fault(st.apiStatus, st.apiStatus >= 500 ? 'computeFault' : 'badRequest', `Injected failure ${st.apiStatus}`);
   const sub = m[2];
@@ -117,13 +135,12 @@ export function cinderRoute(host: CinderHost, req: CinderRequest): CinderReply {
     if (!user?.roles.includes('admin')) return fault(403, 'forbidden', 'Policy doesn\'t allow volume_extension:services:index to be performed.');
     const h = req.query.get('host');
     const b = req.query.get('binary');
-    const mv = microversion(req.headers);
     const services = st.services.filter((s) => (!h || s.host === h) && (!b || s.binary === b)).map((s) => {
       const out: Record<string, unknown> = {
         binary: s.binary, host: s.host, zone: s.zone, status: s.status, state: st.isUp(s) ? 'up' : 'down',
         updated_at: s.reportedAt ? cinderTime(s.reportedAt) : null, disabled_reason: s.disabledReason,
       };
-      if (s.binary === 'cinder-volume') Object.assign(out, { replication_status: 'disabled', active_backend_id: null, frozen: false });
+      if (s.binary === 'cinder-volume') Object.assign(out, { replication_status: 'not-capable', active_backend_id: null, frozen: false });
       if (mv >= 7) out.cluster = null;
       if (mv >= 49 && s.binary === 'cinder-volume') out.backend_state = 'up';
       return out;
@@ -134,15 +151,20 @@ export function cinderRoute(host: CinderHost, req: CinderRequest): CinderReply {
 }
 
 /** 501 for what this fake does not serve (the caller counts it; never a silent wrong answer). */
-function notModelled(req: CinderRequest): CinderReply {
-  return fault(501, 'notImplemented', `The OpenStack simulator (test/fake) does not model ${req.method} ${req.path}`);
+function notModelled(req: CinderRequest, what = `${req.method} ${req.path}`): CinderReply {
+  return fault(501, 'notImplemented', `The OpenStack simulator (test/fake) does not model ${what}`);
 }
 
-/** The requested volume microversion's minor number (3.0 when none). */
-function microversion(headers: http.IncomingHttpHeaders): number {
+/**
+ * The requested volume microversion's minor number (3.0 when none); undefined for what is not modelled (above Zed's
+ * 3.70, "latest", malformed: Cinder answers those 406/400, in a shape not recorded).
+ */
+function microversion(headers: http.IncomingHttpHeaders): number | undefined {
   const v = headers['openstack-api-version'];
-  const m = typeof v === 'string' ? /volume\s+3\.(\d+)/i.exec(v) : null;
-  return m ? Number(m[1]) : 0;
+  if (typeof v !== 'string' || !/\bvolume\b/i.test(v)) return 0;
+  const m = /volume\s+3\.(\d+)\s*(,|$)/i.exec(v);
+  if (!m || Number(m[1]) > Number(ZED_MAX.split('.')[1])) return undefined;
+  return Number(m[1]);
 }
 
 function control(st: CinderFakeState, method: string, what: string, b: Record<string, any>): CinderReply {

@@ -799,7 +799,7 @@ function send(res: http.ServerResponse, r: Reply, extra: Record<string, string>)
     'Content-Length': String(Buffer.byteLength(payload)),
     'X-OpenStack-Request-Id': rid,
   };
-  if (extra['OpenStack-API-Version']) headers['X-Compute-Request-Id'] = rid;
+  if (extra['OpenStack-API-Version'] || 'X-Compute-Request-Id' in headers) headers['X-Compute-Request-Id'] = rid;
   res.writeHead(r.status, headers);
   res.end(payload);
 }

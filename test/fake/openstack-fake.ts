@@ -844,9 +844,15 @@ function isAdmin(ctx: Ctx): boolean {
 function keystone(ctx: Ctx): Reply {
   const { state, method, path } = ctx;
   if (method === 'GET' && (path === '/identity' || path === '/identity/')) {
-    return { status: 300, body: { versions: { values: [versionV3(state)] } } };
+    // (recorded: keystone_get_versions.json: Location names the only version, Vary: X-Auth-Token)
+    return {
+      status: 300, body: { versions: { values: [versionV3(state)] } },
+      headers: { Location: `${state.baseUrl}/identity/v3/`, Vary: 'X-Auth-Token' },
+    };
   }
-  if (method === 'GET' && (path === '/identity/v3' || path === '/identity/v3/')) return { status: 200, body: { version: versionV3(state) } };
+  if (method === 'GET' && (path === '/identity/v3' || path === '/identity/v3/')) {
+    return { status: 200, body: { version: versionV3(state) }, headers: { Vary: 'X-Auth-Token' } };
+  }
   if (path !== '/identity/v3/auth/tokens' || method !== 'POST') return notModelled(ctx);
   if (ctx.bodyError) return keystoneError(400, ctx.bodyError);
   const identity = ctx.body?.auth?.identity;

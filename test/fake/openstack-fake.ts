@@ -749,7 +749,17 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
   const service = path.startsWith('/identity') ? 'identity' : path.startsWith('/compute') ? 'compute' : path.startsWith('/image') ? 'image' : 'none';
   const mv = service === 'compute' ? negotiate(state, req.headers) : undefined;
   if (service === 'compute') {
-    if (typeof mv === 'string') {
+    if (typeof mv === 'object' && mv.status === 406 && mv.headers?.['X-Requested-Microversion']) {
+      // Nova sets the request's version before checking its range: the 406 echoes it (recorded:
+      // nova_get_os_services_mv_unsupported.json)
+      const asked = mv.headers['X-Requested-Microversion'];
+      delete mv.headers['X-Requested-Microversion'];
+      extraHeaders = {
+        'OpenStack-API-Version': `compute ${asked}`,
+        'X-OpenStack-Nova-API-Version': asked,
+        Vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version',
+      };
+    } else if (typeof mv === 'string') {
       ctx.mv = mv;
       record.microversion = mv;
       extraHeaders = {
@@ -819,7 +829,10 @@ function negotiate(state: FakeState, headers: http.IncomingHttpHeaders): string 
   if (requested === 'latest') return state.maxMicroversion;
   if (Number.isNaN(parseMv(requested)[0])) return novaFault(400, `API Version String ${requested} is of invalid format. Must be of format MajorNum.MinorNum.`);
   if (!mvGe(requested, '2.1') || !mvGe(state.maxMicroversion, requested)) {
-    return novaFault(406, `Version ${requested} is not supported by the API. Minimum is 2.1 and maximum is ${state.maxMicroversion}.`);
+    const r = novaFault(406, `Version ${requested} is not supported by the API. Minimum is 2.1 and maximum is ${state.maxMicroversion}.`);
+    const [a, b] = parseMv(requested);
+    r.headers = { ...r.headers, 'X-Requested-Microversion': `${a}.${b}` };
+    return r;
   }
   const [a, b] = parseMv(requested);
   return `${a}.${b}`;
@@ -990,7 +1003,20 @@ function nova(ctx: Ctx): Reply {
   }
   if (!sub.startsWith('/v2.1')) return notModelled(ctx);
   const p = sub.slice('/v2.1'.length);
-  if (method === 'GET' && (p === '' || p === '/')) return { status: 200, body: { version: novaVersion(state, 'v2.1') } };
+  if (method === 'GET' && (p === '' || p === '/')) {
+    // (recorded: nova_get_v2.1.json; GET / lists the versions without these: nova_get_versions.json)
+    const v = novaVersion(state, 'v2.1');
+    return {
+      status: 200,
+      body: {
+        version: {
+          ...v,
+          links: [...v.links, { rel: 'describedby', type: 'text/html', href: 'http://docs.openstack.org/' }],
+          'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+        },
+      },
+    };
+  }
   const tok = authToken(ctx);
   if (!('userId' in tok)) return tok;
   ctx.token = tok;
@@ -1081,7 +1107,11 @@ function nova(ctx: Ctx): Reply {
   if ((m = /^\/servers\/([^/]+)$/.exec(p)) && method === 'GET') {
     const s = state.server(decodeURIComponent(m[1]));
     if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
-    return { status: 200, body: { server: serverView(ctx, s) } };
+    const view = serverView(ctx, s);
+    // 2.71: the server's groups, in show (not in the list: nova_get_servers_detail_host_mv2.74.json); the simulator
+    // has no server groups (recorded: nova_get_server_mv2.74.json)
+    if (mvGe(ctx.mv!, '2.71')) view.server_groups = [];
+    return { status: 200, body: { server: view } };
   }
 
   if ((m = /^\/servers\/([^/]+)\/action$/.exec(p)) && method === 'POST') {
@@ -1104,7 +1134,9 @@ function nova(ctx: Ctx): Reply {
 
   if (method === 'GET' && (p === '/flavors/detail' || p === '/flavors')) {
     const isPublic = (ctx.query.get('is_public') ?? 'true').toLowerCase();
-    let list = state.flavors.filter((f) => (isPublic === 'none' && isAdmin(ctx)) || (isPublic === 'false' ? !f.isPublic : f.isPublic));
+    let list = state.flavors.filter((f) => (isPublic === 'none' && isAdmin(ctx)) || (isPublic === 'false' ? !f.isPublic : f.isPublic))
+      // Nova lists flavors by flavorid (sort_key=flavorid, sort_dir=asc: a string order)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const pg = paginate(ctx, list, (f) => f.id);
     if ('status' in pg) return pg;
     list = pg.page;

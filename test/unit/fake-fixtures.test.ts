@@ -182,7 +182,9 @@ const PENDING: Record<string, Setup> = {
     req.path = req.path.replace(/\/servers\/[0-9a-f-]{36}/, `/servers/${s.id}`);
   },
   'nova_get_flavors_mv2.53.json': () => {},
-  'nova_get_flavors_detail_mv2.61.json': () => {},
+  // the rig's flavors are m1.evac (extra_specs evacuable=true), whose uuid sorts first, and m1.tiny (none): Nova lists
+  // them by flavorid, so the first listed has the extra spec; the simulator's own flavors ('1', '2', '42') do not
+  'nova_get_flavors_detail_mv2.61.json': (fake) => { fake.state.addFlavor({ id: '0', name: 'm1.evac', ram: 64, extraSpecs: { evacuable: 'true' } }); },
   'nova_get_flavor_mv2.61.json': aFlavor,
   'nova_get_flavor_extra_specs_mv2.53.json': aFlavor,
   'nova_put_os_services_disable_log_reason_mv2.11.json': legacyService,

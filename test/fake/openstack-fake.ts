@@ -1643,9 +1643,13 @@ function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
 function glance(ctx: Ctx): Reply {
   const { state, method, path } = ctx;
   if (method === 'GET' && (path === '/image' || path === '/image/' || path === '/image/versions')) {
+    // 300 at the root, 200 at /versions (recorded: glance_get_versions.json, glance_get_versions_path.json)
+    const ids = ['v2.16', 'v2.15', 'v2.14', 'v2.9', 'v2.7', 'v2.6', 'v2.5', 'v2.4', 'v2.3', 'v2.2', 'v2.1', 'v2.0'];
     return {
-      status: 300,
-      body: { versions: [{ id: 'v2.16', status: 'CURRENT', links: [{ rel: 'self', href: `${ctx.prefix}/image/v2/` }] }] },
+      status: path === '/image/versions' ? 200 : 300,
+      body: {
+        versions: ids.map((id, i) => ({ id, status: i === 0 ? 'CURRENT' : 'SUPPORTED', links: [{ rel: 'self', href: `${ctx.prefix}/image/v2/` }] })),
+      },
     };
   }
   const tok = authToken(ctx);
@@ -1655,9 +1659,13 @@ function glance(ctx: Ctx): Reply {
     const admin = isAdmin(ctx);
     const list = state.images.filter((i) => admin || i.visibility === 'public' || i.owner === tok.projectId);
     const pg = paginate(ctx, list, (i) => i.id);
-    if ('status' in pg) return { status: 400, raw: `400 Bad Request\n\nmarker could not be found.\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+    if ('status' in pg) return glanceError(ctx, 400, 'marker could not be found.');
     const q = new URLSearchParams(ctx.query);
-    const body: Record<string, unknown> = { images: pg.page.map(imageView), first: '/v2/images', schema: '/v2/schemas/images' };
+    const f = new URLSearchParams(ctx.query);
+    f.delete('marker');
+    // (recorded: glance_get_images.json: first keeps the query but the marker)
+    const first = `/v2/images${[...f].length ? `?${f}` : ''}`;
+    const body: Record<string, unknown> = { images: pg.page.map(imageView), first, schema: '/v2/schemas/images' };
     if (pg.next) {
       q.set('marker', pg.next);
       body.next = `/v2/images?${q}`;
@@ -1667,10 +1675,23 @@ function glance(ctx: Ctx): Reply {
   let m: RegExpExecArray | null;
   if (method === 'GET' && (m = /^\/image\/v2\/images\/([^/]+)$/.exec(path))) {
     const img = state.images.find((i) => i.id === m![1]);
-    if (!img) return { status: 404, raw: `404 Not Found\n\nNo image found with ID ${m[1]}\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
+    if (!img) return glanceError(ctx, 404, `No image found with ID ${m[1]}`);
     return { status: 200, body: imageView(img) };
   }
   return notModelled(ctx);
+}
+
+/**
+ * Glance's errors are webob's: JSON when the client accepts application/json (recorded: glance_get_image_not_found.json),
+ * else text.
+ */
+function glanceError(ctx: Ctx, status: 400 | 404, detail: string): Reply {
+  const code = `${status} ${TITLES[status]}`;
+  const accept = String(ctx.headers.accept ?? '');
+  if (/application\/json/i.test(accept)) {
+    return { status, body: { message: `${detail}<br /><br />\n\n\n`, code, title: TITLES[status] } };
+  }
+  return { status, raw: `${code}\n\n${detail}\n\n`, headers: { 'Content-Type': 'text/plain; charset=UTF-8' } };
 }
 
 function imageView(i: FakeImage) {
@@ -1679,6 +1700,8 @@ function imageView(i: FakeImage) {
     id: i.id, name: i.name, status: 'active', visibility: i.visibility, protected: false, tags: [...i.tags],
     container_format: 'bare', disk_format: 'qcow2', min_ram: 0, min_disk: 0, size: 16338944, virtual_size: null,
     checksum: 'ee1eca47dc88f4879d8a229cc70a07c6', os_hidden: false, owner: i.owner,
+    os_hash_algo: 'sha512',
+    os_hash_value: '6b813aa46bb90b4da216a4d19376593fa3f4fc7e617f03a92b7fe11e9a3981cbe8f0959dbebe36225e5f53dc4492341a4863cac4ed1ee0909f3fc78ef9c3e869',
     created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
     self: `/v2/images/${i.id}`, file: `/v2/images/${i.id}/file`, schema: '/v2/schemas/image',
   };

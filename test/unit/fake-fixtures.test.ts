@@ -196,7 +196,13 @@ const PENDING: Record<string, Setup> = {
   'nova_put_os_aggregate_mv2.41.json': anAggregate(['compute3']),
   'glance_get_versions.json': () => {},
   'glance_get_versions_path.json': () => {},
-  'glance_get_images.json': () => {},
+  // the rig's newest image, cirros-evac (property evacuable=true), is listed first (Glance: created_at desc); the
+  // simulator lists in creation order, so its image with that property goes first
+  'glance_get_images.json': (fake) => {
+    const img = fake.state.images.find((i) => i.name === 'cirros-evacuable-prop')!;
+    fake.state.images.splice(fake.state.images.indexOf(img), 1);
+    fake.state.images.unshift(img);
+  },
   // recorded: the rig's image cirros-evac (property evacuable=true)
   'glance_get_image.json': (fake, req) => {
     const img = fake.state.images.find((i) => i.name === 'cirros-evacuable-prop')!;

@@ -12,8 +12,9 @@ describe('fake OpenStack', () => {
   afterEach(async () => { await fc?.close(); fc = undefined; });
 
   it('evacuates like Nova: refused while the source is up, then rebuilt on another host', async () => {
-    // serviceDownMs long enough that a loaded machine still sees the service up right after the kill
-    fc = await fakeCloud({ serviceDownMs: 1500, evacuateDelayMs: 30 });
+    // serviceDownMs long enough that a loaded machine still sees the service up right after the kill, and
+    // evacuateDelayMs that it still sees the first instance rebuilding after the second request
+    fc = await fakeCloud({ serviceDownMs: 1500, evacuateDelayMs: 600 });
     const st = fc.fake.state;
     const nova = fc.cloud.nova();
     await nova.listServices(); // authenticated and negotiated before the clock starts
@@ -38,7 +39,7 @@ describe('fake OpenStack', () => {
     expect(again.status).toBe(409);
     expect(again.message).toContain('task_state rebuilding');
 
-    await waitFor(() => active.taskState === null && stopped.taskState === null);
+    await waitFor(() => active.taskState === null && stopped.taskState === null, 10000);
     const moved = await nova.getServer(active.id);
     expect(moved.status).toBe('ACTIVE');
     expect(['compute1', 'compute3']).toContain(moved.host);

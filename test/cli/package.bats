@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# npm run package (build/package.sh): the .deb and the .rpm are built from one staged tree and hold the same files;
+# the .deb depends on pacemaker-cli-utils, its maintainer scripts divert fence-agents' agents and are valid sh; the
+# .rpm conflicts with fence-agents-compute. Built with PKG_COMPRESS=gzip (xz takes minutes on a 100 MB binary).
+# The install, removal and upgrade themselves are test/package/install-test.sh (as root, on a bare Debian 12).
+
+load helpers
+
+setup_file() {
+  bash "$ROOT/test/package/deps.sh" >&3
+  export PKG_VERSION="$("$BIN" --version | sed -n 's/^openstack-ha-agents \([^ ]*\) .*/\1/p')"
+  export DEB="$ROOT/dist/openstack-ha-agents_${PKG_VERSION}_amd64.deb"
+  export RPM="$ROOT/dist/openstack-ha-agents-${PKG_VERSION}.x86_64.rpm"
+  rm -f "$DEB" "$RPM"
+  (cd "$ROOT" && PKG_COMPRESS=gzip bash build/package.sh) >&3
+}
+
+# files (not directories) of each package, one absolute path a line, sorted
+deb_files() { dpkg-deb -c "$DEB" | awk '$1 !~ /^d/ { print $6 }' | sed 's|^\./|/|' | LC_ALL=C sort; }
+deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|; s|/$||' | LC_ALL=C sort; }
+
+@test "both packages are built into dist/" {
+  [ -s "$DEB" ]
+  [ -s "$RPM" ]
+}
+
+@test "dpkg-deb -c and rpm -qlp list the same files" {
+  deb_files >"$BATS_TEST_TMPDIR/deb"
+  # rpm -qlp also lists the directories the package owns: drop those the .deb has as directories
+  rpm -qlp "$RPM" | LC_ALL=C sort | LC_ALL=C comm -23 - <(deb_dirs) >"$BATS_TEST_TMPDIR/rpm"
+  diff -u "$BATS_TEST_TMPDIR/deb" "$BATS_TEST_TMPDIR/rpm"
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/deb")" -ge 20 ]
+}
+
+@test "the packages hold the binary, every agent's link, gzipped man pages, copyright and changelog" {
+  files=$(deb_files)
+  grep -qx /usr/lib/openstack-ha-agents/openstack-ha-agents <<<"$files"
+  for a in $("$BIN" --list); do
+    case $a in
+      fence_*) grep -qx "/usr/sbin/$a" <<<"$files"; grep -qx "/usr/share/man/man8/$a.8.gz" <<<"$files" ;;
+      *) grep -qx "/usr/lib/ocf/resource.d/openstack/$a" <<<"$files"; grep -qx "/usr/share/man/man7/ocf_openstack_$a.7.gz" <<<"$files" ;;
+    esac
+  done
+  grep -qx /usr/share/doc/openstack-ha-agents/copyright <<<"$files"
+  grep -qx /usr/share/doc/openstack-ha-agents/changelog.gz <<<"$files"
+  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/doc/openstack-ha-agents/copyright | grep -q '^License: Apache-2.0'
+  # the agents are hard links to the binary, not copies
+  dpkg-deb -c "$DEB" | grep -q '^h.* ./usr/sbin/fence_compute link to '
+}
+
+@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli and conflicts with fence-agents-compute" {
+  run dpkg-deb -I "$DEB"
+  [ "$status" -eq 0 ]
+  grep -qx ' Depends: pacemaker-cli-utils' <<<"$output"
+  grep -qx ' Architecture: amd64' <<<"$output"
+  grep -qx " Version: $PKG_VERSION" <<<"$output"
+  run rpm -qp --requires "$RPM"
+  grep -qx 'pacemaker-cli' <<<"$output"
+  run rpm -qp --conflicts "$RPM"
+  [ "$output" = fence-agents-compute ]
+}
+
+@test "the maintainer scripts pass sh -n and divert fence_compute and fence_evacuate as NAME.distrib" {
+  dir="$BATS_TEST_TMPDIR/control"
+  dpkg-deb -e "$DEB" "$dir"
+  for s in preinst postrm; do
+    [ -x "$dir/$s" ] || { echo "no executable $s"; false; }
+    sh -n "$dir/$s"
+    grep -q 'dpkg-divert --package "$PKG" --rename --divert "$f.distrib"' "$dir/$s"
+  done
+  grep -q '/usr/sbin/fence_compute /usr/sbin/fence_evacuate' "$dir/preinst"
+  grep -q '^PKG=openstack-ha-agents$' "$dir/preinst"
+}
+
+@test "the packaged man pages and binary are those of the build" {
+  # (the tar stores the binary once and the other names as hard links to it: extract it all)
+  dpkg-deb -x "$DEB" "$BATS_TEST_TMPDIR/root"
+  cmp "$BATS_TEST_TMPDIR/root/usr/lib/openstack-ha-agents/openstack-ha-agents" "$BIN"
+  [ "$BATS_TEST_TMPDIR/root/usr/sbin/fence_compute" -ef "$BATS_TEST_TMPDIR/root/usr/lib/openstack-ha-agents/openstack-ha-agents" ]
+  "$BATS_TEST_TMPDIR/root/usr/sbin/fence_compute" -o metadata | grep -q '<resource-agent name="fence_compute"'
+  dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/share/man/man8/fence_compute.8.gz | gzip -dc | grep -q '^\.SH EXIT STATUS'
+}

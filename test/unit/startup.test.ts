@@ -47,6 +47,23 @@ describe('start-up', () => {
     });
   }
 
+  // build/build.mjs makes these built-ins lazy (a Proxy that requires the module on first property read)
+  for (const args of [['fence_compute', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'], ['--list']]) {
+    it(`${args.join(' ')} loads none of the built-ins http, https, tls, crypto, child_process, zlib`, () => {
+      const preload = path.join(dir, 'builtins.cjs');
+      fs.writeFileSync(preload, 'process.on("exit",()=>process.stderr.write("BUILTINS "+process.moduleLoadList.join(",")+"\\n"))');
+      const bundle = path.join(ROOT, 'dist/openstack-ha-agents.cjs');
+      const r = spawnSync(process.execPath, ['-r', preload, bundle, ...args], {
+        encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: dir },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const line = r.stderr.split('\n').find((l) => l.startsWith('BUILTINS ')) ?? '';
+      const loaded = line.slice(9).split(',').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+      expect(loaded).toContain('fs');
+      expect(loaded.filter((m) => ['http', 'https', 'tls', 'crypto', 'child_process', 'zlib'].includes(m))).toEqual([]);
+    });
+  }
+
   it('a clouds.yaml is parsed with the yaml package, loaded then', () => {
     fs.mkdirSync(path.join(dir, 'openstack'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'openstack', 'clouds.yaml'),

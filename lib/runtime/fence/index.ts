@@ -12,6 +12,7 @@ import yargsParser from 'yargs-parser';
 import { Logger } from '../../core/log';
 import { isTrue } from '../../core/text';
 import { poll, sleep } from '../../core/poll';
+import { writeStdout } from '../../core/stdout';
 
 export const EC = { OK: 0, GENERIC: 1, STATUS_OFF: 2 } as const;
 
@@ -333,13 +334,13 @@ export async function runFence(agent: FenceAgent, argv: string[], env: NodeJS.Pr
     if (isTrue(opts.quiet)) log.quiet = true;
     log.addSecret(opts.password);
 
-    if (isTrue(opts.help)) { process.stdout.write(helpText(agent)); return EC.OK; }
-    if (isTrue(opts.version)) { process.stdout.write(`${agent.version}\n`); return EC.OK; }
+    if (isTrue(opts.help)) { writeStdout(helpText(agent)); return EC.OK; }
+    if (isTrue(opts.version)) { writeStdout(`${agent.version}\n`); return EC.OK; }
 
     const action = (opts.action || '').toLowerCase() as FenceAction;
     if (!ACTIONS.includes(action)) throw new FenceError(`Failed: Unrecognised action '${opts.action}'`);
-    if (action === 'metadata') { process.stdout.write(metadataXml(agent)); return EC.OK; }
-    if (action === 'manpage') { process.stdout.write(manpage(agent)); return EC.OK; }
+    if (action === 'metadata') { writeStdout(metadataXml(agent)); return EC.OK; }
+    if (action === 'manpage') { writeStdout(manpage(agent)); return EC.OK; }
     if (agent.actions && !agent.actions.includes(action) && !(action === 'reboot')) {
       throw new FenceError(`Failed: action ${action} is not supported by ${agent.name}`);
     }
@@ -392,7 +393,7 @@ async function dispatch(ctx: FenceContext): Promise<number> {
   switch (ctx.action) {
     case 'status': {
       const s = await need(h.status, 'status')(ctx);
-      process.stdout.write(`Status: ${s.toUpperCase()}\n`);
+      writeStdout(`Status: ${s.toUpperCase()}\n`);
       return s === 'off' ? EC.STATUS_OFF : EC.OK;
     }
     case 'on':
@@ -416,7 +417,7 @@ async function dispatch(ctx: FenceContext): Promise<number> {
           lines.push(`${p.plug}${sep}${p.alias ?? ''}${sep}${st.toUpperCase()}`);
         }
       }
-      process.stdout.write(lines.map((l) => l + '\n').join(''));
+      writeStdout(lines.map((l) => l + '\n').join(''));
       return EC.OK;
     }
     case 'monitor':

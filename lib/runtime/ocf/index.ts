@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from '../../core/log';
 import { isBooleanWord, isTrue } from '../../core/text';
+import { writeStdout } from '../../core/stdout';
 
 /** OCF exit codes (Resource Agent API 1.1, plus Pacemaker's degraded codes). */
 export const OCF = {
@@ -249,9 +250,9 @@ async function validate(ctx: OcfContext): Promise<void> {
 /** Run one OCF action; returns the exit code. */
 export async function runOcf(agent: OcfAgent, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const action = args[0] ?? env.__OCF_ACTION ?? '';
-  if (action === 'meta-data') { process.stdout.write(metadataXml(agent)); return OCF.SUCCESS; }
-  if (action === 'usage' || action === 'help' || action === '--help' || action === '-h') { process.stdout.write(usageText(agent)); return OCF.SUCCESS; }
-  if (action === '--version' || action === '-V') { process.stdout.write(`${agent.name} ${agent.version}\n`); return OCF.SUCCESS; }
+  if (action === 'meta-data') { writeStdout(metadataXml(agent)); return OCF.SUCCESS; }
+  if (action === 'usage' || action === 'help' || action === '--help' || action === '-h') { writeStdout(usageText(agent)); return OCF.SUCCESS; }
+  if (action === '--version' || action === '-V') { writeStdout(`${agent.name} ${agent.version}\n`); return OCF.SUCCESS; }
   const declared = agent.actions.some((a) => a.name === action);
   if (!action || !declared) {
     process.stderr.write(usageText(agent));

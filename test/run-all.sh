@@ -42,15 +42,9 @@ count_vitest() { # count_vitest SUITE JSON: add a vitest JSON report's results (
     skipped=$((skipped + 1)); skips+=("$1"$'\t'"$line")
   done < <(tail -n +2 <<<"$counts")
 }
-allowed_skip() { # allowed_skip SUITE NAME: test/skips-allowed.txt lists it ("SUITE | TEST NAME | WHY", suite and name exact)
-  local entry suite rest
-  while IFS= read -r entry; do
-    [[ "$entry" =~ ^[[:space:]]*(#|$) ]] && continue
-    suite=${entry%% | *}; rest=${entry#* | }
-    [ "$suite" = "$1" ] && [ "${rest%% | *}" = "$2" ] && return 0
-  done <test/skips-allowed.txt
-  return 1
-}
+# allowed_skip SUITE NAME: test/rig/lib.sh
+# shellcheck source=rig/lib.sh
+. test/rig/lib.sh
 
 step "packages the tests need (resource-agents' DTD for the unit tests, Pacemaker, the bench references)"
 bash test/rig/pacemaker/install.sh || broken+=(rig-install)

@@ -104,6 +104,14 @@ if [ -z "${E2E_TESTS:-}" ]; then
   [ -z "$cplanned" ] && cf=$((cf + 1))
   passed=$((passed + cp)); failed=$((failed + cf))
 fi
+# skipped tests are not passes; one that test/skips-allowed.txt does not list fails the run
+skipped=0
+for s in "e2e $E2E_OUT/bats.tap" "clients-real $E2E_OUT/clients.tap"; do
+  [ -f "${s#* }" ] || continue
+  out=$(tap_skips ${s%% *} "${s#* }"); echo "$out" | sed '$d'
+  read -r bad n <<<"$(echo "$out" | tail -1)"
+  skipped=$((skipped + n)); passed=$((passed - n)); failed=$((failed + bad))
+done
 kill "$MEMPID" 2>/dev/null; MEMPID=
 [ "$failed" -gt 0 ] && keep_logs
 t=$(now)
@@ -119,5 +127,5 @@ nsamples=$(wc -l <"$E2E_OUT/mem.samples" 2>/dev/null || echo 0)
 echo "rig install (both install.sh): ${T_INSTALL} s; OpenStack start (${OSMODE:-first start}): ${T_OS} s; Pacemaker start: ${T_PCMK} s"
 echo "OpenStack rig peak memory: ${peak} MiB RSS, ${peakpss} MiB PSS (${nsamples} samples, every 3 s)"
 echo "scenarios: ${T_BATS} s; rigs stopped in ${T_STOP} s; whole run: $(dt "$T_ALL" "$(now)") s; details in $E2E_OUT"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

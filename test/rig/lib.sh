@@ -120,3 +120,28 @@ system_user() {
   if [ "$name" = nova ]; then chmod 755 "/var/lib/$name"; else chmod 750 "/var/lib/$name"; fi
   chown "$name:adm" "/var/log/$name"; chmod 750 "/var/log/$name"
 }
+
+# allowed_skip SUITE NAME: test/skips-allowed.txt (from the project root) lists that skipped test
+# ("SUITE | TEST NAME | WHY", suite and name exact)
+allowed_skip() {
+  local entry suite rest
+  while IFS= read -r entry; do
+    [[ "$entry" =~ ^[[:space:]]*(#|$) ]] && continue
+    suite=${entry%% | *}; rest=${entry#* | }
+    [ "$suite" = "$1" ] && [ "${rest%% | *}" = "$2" ] && return 0
+  done <test/skips-allowed.txt
+  return 1
+}
+
+# tap_skips SUITE TAPFILE: list the skipped tests of a bats TAP stream ("skipped: SUITE | NAME | REASON"), marking
+# those test/skips-allowed.txt does not list; prints their count (unexpected ones first) as "N M" on the last line
+tap_skips() {
+  local line name reason n=0 bad=0
+  while IFS= read -r line; do
+    [[ "$line" =~ ^ok\ [0-9]+\ (.*)\ \#\ skip(\ (.*))?$ ]] || continue
+    name=${BASH_REMATCH[1]}; reason=${BASH_REMATCH[3]:-(no reason given)}; n=$((n + 1))
+    if allowed_skip "$1" "$name"; then echo "skipped: $1 | $name | $reason"
+    else echo "skipped: $1 | $name | $reason   <- NOT in test/skips-allowed.txt: fails the run"; bad=$((bad + 1)); fi
+  done <"$2"
+  echo "$bad $n"
+}

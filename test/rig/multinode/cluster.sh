@@ -8,6 +8,17 @@
 #                           namespaces, the forwarders, the veth
 #   cluster.sh exec N CMD   run CMD inside node N (its network, mounts and host name): pcs, crm_mon, ...
 #   cluster.sh status       crm_mon -1 from node 1
+#   cluster.sh power off|on|status NODE
+#                           the rig's power switch for node NODE (nN or computeK): off KILLs every process in the
+#                           node's network namespace and takes its link down; on brings the link up and boots the node
+#                           (corosync + pacemakerd, or pacemaker-remoted). test/rig/multinode/power-hook calls it for
+#                           fence_rig from inside a controller.
+#
+# Compute nodes (MN_COMPUTES=K, default 0): compute1..K, pacemaker_remote nodes (10.250.0.1K, namespaces oha-cK)
+# running pacemaker-remoted only; the cluster adds them with ocf:pacemaker:remote. Their private /etc/nova holds the
+# OpenStack rig's nova.conf (MN_NOVA_CONF) and nova.conf.d/10-node.conf (host = computeK, own state and log), so a
+# nova-compute started there with no arguments is host computeK. /etc/pacemaker/authkey is made when missing (and
+# removed by stop when the rig made it).
 #
 # Network (nothing leaves this machine): namespace oha-hub holds bridge br0; node namespaces oha-n1..oha-nN
 # have eth0 = 10.250.0.N/24 on it (corosync knet rings). The root namespace is joined to the bridge by a veth
@@ -27,11 +38,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib.sh"
 MN_DIR=${MN_DIR:-/tmp/oha-multinode}
 MN_NODES=${MN_NODES:-2}
+MN_COMPUTES=${MN_COMPUTES:-0}
+MN_NOVA_CONF=${MN_NOVA_CONF:-${OS_RIG_DIR:-/tmp/oha-openstack-rig}/etc/nova/nova.conf}
 PREFIX=oha
 HUB=$PREFIX-hub
 ROOT_IF=$PREFIX-mn0
 ROOT_ADDR=10.250.0.254
-FWD_PORTS=${MN_FWD_PORTS:-"13306 5672 5000 9292"}
+FWD_PORTS=${MN_FWD_PORTS:-"13306 5672 5000 9292 8774 8778 9696"}
 PATH=$PATH:/usr/sbin:/sbin
 die() { echo "multinode: ERROR: $*" >&2; exit 1; }
 say() { echo "multinode: $*"; }
@@ -47,8 +60,12 @@ pids_in_netns() {
   done
   return 0
 }
-node_pid() { # the node's anchor process (its corosync): nsenter target
-  local f=$MN_DIR/n$1/corosync.pid pid
+node_dir() { case "$1" in compute*) echo "$MN_DIR/c${1#compute}" ;; n*) echo "$MN_DIR/$1" ;; *) echo "$MN_DIR/n$1" ;; esac; }
+node_ns() { case "$1" in compute*) echo "$PREFIX-c${1#compute}" ;; n*) echo "$PREFIX-$1" ;; *) echo "$PREFIX-n$1" ;; esac; }
+node_hub_if() { case "$1" in compute*) echo "hc${1#compute}" ;; n*) echo "h${1#n}" ;; *) echo "h$1" ;; esac; }
+node_pid() { # the node's anchor process (corosync, or a compute node's pacemaker-remoted): nsenter target
+  local f pid
+  case "$1" in compute*) f=$(node_dir "$1")/remoted.pid ;; *) f=$(node_dir "$1")/corosync.pid ;; esac
   [ -f "$f" ] || return 1
   pid=$(cat "$f")
   running "$pid" || return 1
@@ -56,7 +73,7 @@ node_pid() { # the node's anchor process (its corosync): nsenter target
 }
 nx() { # nx N CMD...: run inside node N
   local n=$1 pid; shift
-  pid=$(node_pid "$n") || die "node n$n is not running"
+  pid=$(node_pid "$n") || die "node $n is not running"
   nsenter -t "$pid" -n -m -u "$@"
 }
 
@@ -64,6 +81,32 @@ nx() { # nx N CMD...: run inside node N
 forward() { # forward LISTEN_ADDR PORT TARGET_ADDR
   setsid socat "TCP-LISTEN:$2,bind=$1,fork,reuseaddr" "TCP:$3:$2" </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   echo "$! $(proc_start $!)" >>"$MN_DIR/forwarders"
+}
+
+# /etc/hosts of a node: itself on loopback, then every controller and compute node of the rig
+hosts_file() {
+  local i
+  printf '127.0.0.1 localhost %s\n' "$1"
+  for i in $(seq 1 "$MN_NODES"); do printf '10.250.0.%s n%s\n' "$i" "$i"; done
+  for i in $(seq 1 "$MN_COMPUTES"); do printf '10.250.0.%s compute%s\n' "$((10 + i))" "$i"; done
+}
+
+# node_link NS HUB_IF ADDR: a veth from the hub's bridge into namespace NS (eth0 = ADDR/24)
+node_link() {
+  ip netns add "$1"
+  ip link add "${PREFIX}v-$2" netns "$1" type veth peer name "$2" netns "$HUB"
+  ip -n "$HUB" link set "$2" master br0
+  ip -n "$HUB" link set "$2" up
+  ip -n "$1" link set lo up
+  ip -n "$1" link set "${PREFIX}v-$2" name eth0
+  ip -n "$1" addr add "$3/24" dev eth0
+  ip -n "$1" link set eth0 up
+}
+node_forwarders() { # node_forwarders NS: the node's own 127.0.0.1 ports forwarded to the OpenStack rig
+  local p
+  for p in $FWD_PORTS; do
+    ip netns exec "$1" bash -c "$(declare -f forward proc_start proc_field); MN_DIR=$MN_DIR; forward 127.0.0.1 $p $ROOT_ADDR"
+  done
 }
 
 start_node() {
@@ -112,8 +155,7 @@ EOC
 </cib>
 EOX
   chown hacluster:haclient "$b/var-lib-pacemaker/cib/cib.xml"; chmod 600 "$b/var-lib-pacemaker/cib/cib.xml"
-  printf '127.0.0.1 localhost n%s\n' "$n" >"$b/hosts"
-  for i in $(seq 1 "$MN_NODES"); do printf '10.250.0.%s n%s\n' "$i" "$i" >>"$b/hosts"; done
+  hosts_file "n$n" >"$b/hosts"
   for f in corosync.log pacemaker.log ra.log; do
     : >"$b/var-log-pacemaker/$f"; chown hacluster:haclient "$b/var-log-pacemaker/$f"; chmod 0664 "$b/var-log-pacemaker/$f"
   done
@@ -143,6 +185,111 @@ EOX
   " </dev/null >"$b/init.out" 2>&1 &
 }
 
+# ------------------------------------------------------------------------------------------------ compute nodes
+# the node's own nova configuration: the rig's nova.conf, and in nova.conf.d its host name, state and log
+compute_nova_conf() {
+  local k=$1 b=$2
+  mkdir -p "$b/etc-nova/nova.conf.d" "$b/nova/instances" "$b/nova/locks"
+  [ -f "$MN_NOVA_CONF" ] && cp "$MN_NOVA_CONF" "$b/etc-nova/nova.conf"
+  cat >"$b/etc-nova/nova.conf.d/10-node.conf" <<EON
+[DEFAULT]
+host = compute$k
+state_path = $b/nova
+instances_path = $b/nova/instances
+log_dir = $b
+log_file = $b/nova-compute.log
+[oslo_concurrency]
+lock_path = $b/nova/locks
+EON
+  touch "$b/nova-compute.log"
+  if id nova >/dev/null 2>&1; then chown -R nova: "$b/nova" "$b/nova-compute.log"; chgrp -R nova "$b/etc-nova"; fi
+  chmod -R g+rX "$b/etc-nova"
+}
+
+# boots compute node K (namespace oha-cK, which exists): private mounts, then pacemaker-remoted, its "init"
+start_compute() {
+  local k=$1 b=$MN_DIR/c$1 ns=$PREFIX-c$1
+  mkdir -p "$b"/{var-lib-heartbeat,var-lib-pacemaker/{cib,pengine,blackbox,cores},var-log-pacemaker/bundles}
+  chown -R hacluster:haclient "$b/var-lib-pacemaker" "$b/var-log-pacemaker"
+  chmod 750 "$b"/var-lib-pacemaker/*; chmod 770 "$b/var-log-pacemaker"
+  hosts_file "compute$k" >"$b/hosts"
+  for f in pacemaker.log ra.log; do
+    touch "$b/var-log-pacemaker/$f"; chown hacluster:haclient "$b/var-log-pacemaker/$f"; chmod 0664 "$b/var-log-pacemaker/$f"
+  done
+  [ -f "$b/etc-nova/nova.conf.d/10-node.conf" ] || compute_nova_conf "$k" "$b"
+  rm -f "$b/remoted.pid"
+  node_forwarders "$ns"
+  ip netns exec "$ns" unshare -m -u --propagation private bash -c "
+    for fd in \$(ls /proc/\$\$/fd); do [ \"\$fd\" -gt 2 ] && eval \"exec \$fd>&-\"; done
+    hostname compute$k
+    mkdir -p /var/lib/heartbeat
+    mount --bind $b/var-lib-pacemaker /var/lib/pacemaker
+    mount --bind $b/var-log-pacemaker /var/log/pacemaker
+    mount --bind $b/var-lib-heartbeat /var/lib/heartbeat
+    mount --bind $b/hosts /etc/hosts
+    mount --bind $b/etc-nova /etc/nova
+    mount -t tmpfs tmpfs /run
+    mount -t tmpfs tmpfs /dev/shm
+    mkdir -p /run/resource-agents /run/crm /run/pacemaker
+    PCMK_logfacility=none PCMK_logfile=/var/log/pacemaker/pacemaker.log HA_LOGFILE=/var/log/pacemaker/ra.log \
+      HA_DEBUGLOG=/var/log/pacemaker/ra.log /usr/sbin/pacemaker-remoted >$b/remoted.out 2>&1 </dev/null &
+    echo \$! >$b/remoted.pid
+    wait
+  " </dev/null >"$b/init.out" 2>&1 &
+}
+
+start_computes() {
+  local k i
+  [ -x /usr/sbin/pacemaker-remoted ] || die "pacemaker-remoted missing: run test/rig/multinode/install.sh"
+  if [ ! -f /etc/pacemaker/authkey ]; then
+    mkdir -p /etc/pacemaker
+    dd if=/dev/urandom of=/etc/pacemaker/authkey bs=4096 count=1 status=none
+    chown hacluster:haclient /etc/pacemaker/authkey; chmod 640 /etc/pacemaker/authkey
+    touch "$MN_DIR/authkey-made"
+  fi
+  if [ ! -d /etc/nova ]; then mkdir -p /etc/nova; touch "$MN_DIR/etc-nova-made"; fi
+  for k in $(seq 1 "$MN_COMPUTES"); do rm -rf "$MN_DIR/c$k"; start_compute "$k"; done
+  for k in $(seq 1 "$MN_COMPUTES"); do
+    for i in $(seq 1 100); do node_pid "compute$k" >/dev/null && break; sleep 0.1; done
+    node_pid "compute$k" >/dev/null || { cat "$MN_DIR/c$k/init.out" "$MN_DIR/c$k/remoted.out" >&2; die "pacemaker-remoted of compute$k did not start"; }
+  done
+  say "pacemaker-remoted up on compute1..$MN_COMPUTES (add them with: pcs resource create computeK ocf:pacemaker:remote ...)"
+}
+
+# -------------------------------------------------------------------------------------------------- power switch
+kill_netns() { # kill_netns NS SIGNAL: every process in the network namespace NS, waited for
+  local ino pids
+  ino=$(ns_inode "$1") || return 0
+  pids=$(pids_in_netns "$ino" | tr '\n' ' ')
+  [ -n "${pids// /}" ] || return 0
+  # shellcheck disable=SC2086
+  kill "-$2" $pids 2>/dev/null || true
+  # shellcheck disable=SC2086
+  wait_gone 100 $pids || { kill -KILL $pids 2>/dev/null || true; wait_gone 50 $pids || true; }
+}
+power() { # power off|on|status NODE
+  local what=$1 node=$2 ns hif
+  ns=$(node_ns "$node"); hif=$(node_hub_if "$node")
+  [ -e "/run/netns/$ns" ] || die "no such node: $node"
+  case "$what" in
+    off)
+      kill_netns "$ns" KILL
+      ip -n "$HUB" link set "$hif" down
+      say "power off $node: every process in $ns killed, link $hif down" ;;
+    on)
+      ip -n "$HUB" link set "$hif" up
+      if node_pid "$node" >/dev/null; then say "power on $node: already running"; return 0; fi
+      kill_netns "$ns" KILL
+      case "$node" in
+        compute*) start_compute "${node#compute}" ;;
+        *) node_forwarders "$ns"; start_node "${node#n}" ;;
+      esac
+      say "power on $node: booting" ;;
+    status) if node_pid "$node" >/dev/null; then echo on; else echo off; fi ;;
+    *) die "usage: cluster.sh power off|on|status NODE" ;;
+  esac
+}
+
 start() {
   local t0 n i online
   [ "$(id -u)" = 0 ] || die "must run as root"
@@ -152,6 +299,10 @@ start() {
   t0=$(now)
   mkdir -p "$MN_DIR"; : >"$MN_DIR/forwarders"
   echo "$MN_NODES" >"$MN_DIR/nodes"
+  echo "$MN_COMPUTES" >"$MN_DIR/computes"
+  # the root namespaces' anchor: power-hook (run by the fencer inside a controller) enters them through it
+  setsid sleep infinity </dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+  echo "$! $(proc_start $!)" >"$MN_DIR/anchor"
   ip netns add "$HUB"
   ip -n "$HUB" link add br0 type bridge
   ip -n "$HUB" link set br0 up
@@ -161,21 +312,12 @@ start() {
   ip -n "$HUB" link set h0 up
   ip addr add "$ROOT_ADDR/24" dev "$ROOT_IF"
   ip link set "$ROOT_IF" up
-  for n in $(seq 1 "$MN_NODES"); do
-    ip netns add "$PREFIX-n$n"
-    ip link add "${PREFIX}v$n" netns "$PREFIX-n$n" type veth peer name "h$n" netns "$HUB"
-    ip -n "$HUB" link set "h$n" master br0
-    ip -n "$HUB" link set "h$n" up
-    ip -n "$PREFIX-n$n" link set lo up
-    ip -n "$PREFIX-n$n" link set "${PREFIX}v$n" name eth0
-    ip -n "$PREFIX-n$n" addr add "10.250.0.$n/24" dev eth0
-    ip -n "$PREFIX-n$n" link set eth0 up
-  done
+  for n in $(seq 1 "$MN_NODES"); do node_link "$PREFIX-n$n" "h$n" "10.250.0.$n"; done
+  for n in $(seq 1 "$MN_COMPUTES"); do node_link "$PREFIX-c$n" "hc$n" "10.250.0.$((10 + n))"; done
   for p in $FWD_PORTS; do forward "$ROOT_ADDR" "$p" 127.0.0.1; done
-  for n in $(seq 1 "$MN_NODES"); do
-    for p in $FWD_PORTS; do ip netns exec "$PREFIX-n$n" bash -c "$(declare -f forward proc_start proc_field); MN_DIR=$MN_DIR; forward 127.0.0.1 $p $ROOT_ADDR"; done
-  done
+  for n in $(seq 1 "$MN_NODES"); do node_forwarders "$PREFIX-n$n"; done
   for n in $(seq 1 "$MN_NODES"); do start_node "$n"; done
+  [ "$MN_COMPUTES" -gt 0 ] && start_computes
   for n in $(seq 1 "$MN_NODES"); do
     for i in $(seq 1 100); do node_pid "$n" >/dev/null && break; sleep 0.1; done
     node_pid "$n" >/dev/null || { cat "$MN_DIR/n$n/init.out" "$MN_DIR/n$n/corosync.out" >&2; die "corosync of n$n did not start"; }
@@ -203,7 +345,7 @@ wait_gone() { # wait_gone TENTHS PID...
 }
 
 stop() {
-  local n nodes ino pids pcmk t0
+  local n nodes ino pids pcmk t0 pid st
   t0=$(now)
   nodes=$(cat "$MN_DIR/nodes" 2>/dev/null || echo "$MN_NODES")
   # 1. pacemakerd everywhere at once (each stops its resources: our agents stop the daemons)
@@ -227,6 +369,17 @@ stop() {
     fi
     ip netns del "$PREFIX-n$n" 2>/dev/null || true
   done
+  for n in $(seq 1 "$(cat "$MN_DIR/computes" 2>/dev/null || echo "$MN_COMPUTES")"); do
+    kill_netns "$PREFIX-c$n" TERM
+    ip netns del "$PREFIX-c$n" 2>/dev/null || true
+  done
+  [ -f "$MN_DIR/authkey-made" ] && rm -f /etc/pacemaker/authkey "$MN_DIR/authkey-made"
+  [ -f "$MN_DIR/etc-nova-made" ] && rmdir /etc/nova 2>/dev/null; rm -f "$MN_DIR/etc-nova-made"
+  if [ -f "$MN_DIR/anchor" ]; then
+    read -r pid st <"$MN_DIR/anchor" || true
+    [ -n "${pid:-}" ] && running "$pid" && [ "$(proc_start "$pid")" = "$st" ] && kill -TERM "$pid" 2>/dev/null
+    rm -f "$MN_DIR/anchor"
+  fi
   # 3. root-side forwarders (recorded), veth, hub
   if [ -f "$MN_DIR/forwarders" ]; then
     while read -r pid st; do
@@ -247,5 +400,7 @@ case "$cmd" in
   stop) stop ;;
   exec) shift; [ $# -ge 2 ] || die "usage: cluster.sh exec N CMD..."; n=$1; shift; nx "$n" "$@" ;;
   status) nx 1 crm_mon -1 ;;
+  power) shift; [ $# -eq 2 ] || die "usage: cluster.sh power off|on|status NODE"
+    MN_NODES=$(cat "$MN_DIR/nodes"); MN_COMPUTES=$(cat "$MN_DIR/computes" 2>/dev/null || echo 0); power "$1" "$2" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -33,7 +33,7 @@ for a in "$@"; do
   esac
 done
 NCOMPUTE=${NCOMPUTE:-3}
-[[ "$NCOMPUTE" =~ ^[1-9][0-9]?$ ]] || die "NCOMPUTE must be 1..99"
+[[ "$NCOMPUTE" =~ ^(0|[1-9][0-9]?)$ ]] || die "NCOMPUTE must be 0..99 (0: the compute nodes are started elsewhere, e.g. by the multi-node rig)"
 NEUTRON=${OS_RIG_NEUTRON:-real}
 case "$NEUTRON" in real|stub) ;; *) die "OS_RIG_NEUTRON must be real or stub" ;; esac
 [ -x /usr/bin/keystone-manage ] && [ -x /usr/bin/placement-api ] && [ -x /usr/sbin/mariadbd ] || \

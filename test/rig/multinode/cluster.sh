@@ -15,7 +15,7 @@
 #                           fence_rig from inside a controller.
 #
 # Compute nodes (MN_COMPUTES=K, default 0): compute1..K, pacemaker_remote nodes (10.250.0.1K, namespaces oha-cK)
-# running pacemaker-remoted only; the cluster adds them with ocf:pacemaker:remote. Their private /etc/nova holds the
+# running pacemaker-remoted only (unpacked by install.sh, as Debian's package conflicts with pacemaker); the cluster adds them with ocf:pacemaker:remote. Their private /etc/nova holds the
 # OpenStack rig's nova.conf (MN_NOVA_CONF) and nova.conf.d/10-node.conf (host = computeK, own state and log), so a
 # nova-compute started there with no arguments is host computeK. /etc/pacemaker/authkey is made when missing (and
 # removed by stop when the rig made it).
@@ -39,6 +39,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MN_DIR=${MN_DIR:-/tmp/oha-multinode}
 MN_NODES=${MN_NODES:-2}
 MN_COMPUTES=${MN_COMPUTES:-0}
+REMOTED=${MN_REMOTE_DIR:-/var/lib/oha-multinode/pacemaker-remote}/usr/sbin/pacemaker-remoted
 MN_NOVA_CONF=${MN_NOVA_CONF:-${OS_RIG_DIR:-/tmp/oha-openstack-rig}/etc/nova/nova.conf}
 PREFIX=oha
 HUB=$PREFIX-hub
@@ -232,7 +233,7 @@ start_compute() {
     mount -t tmpfs tmpfs /dev/shm
     mkdir -p /run/resource-agents /run/crm /run/pacemaker
     PCMK_logfacility=none PCMK_logfile=/var/log/pacemaker/pacemaker.log HA_LOGFILE=/var/log/pacemaker/ra.log \
-      HA_DEBUGLOG=/var/log/pacemaker/ra.log /usr/sbin/pacemaker-remoted >$b/remoted.out 2>&1 </dev/null &
+      HA_DEBUGLOG=/var/log/pacemaker/ra.log $REMOTED >$b/remoted.out 2>&1 </dev/null &
     echo \$! >$b/remoted.pid
     wait
   " </dev/null >"$b/init.out" 2>&1 &
@@ -240,7 +241,7 @@ start_compute() {
 
 start_computes() {
   local k i
-  [ -x /usr/sbin/pacemaker-remoted ] || die "pacemaker-remoted missing: run test/rig/multinode/install.sh"
+  [ -x "$REMOTED" ] || die "pacemaker-remoted missing ($REMOTED): run test/rig/multinode/install.sh"
   if [ ! -f /etc/pacemaker/authkey ]; then
     mkdir -p /etc/pacemaker
     dd if=/dev/urandom of=/etc/pacemaker/authkey bs=4096 count=1 status=none

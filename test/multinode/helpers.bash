@@ -1,0 +1,115 @@
+# Shared by the multi-node bats files: test/multinode/run.sh has started the OpenStack rig (no computes of its own)
+# and the cluster (test/rig/multinode: controllers n1..n3, pacemaker_remote compute nodes compute1..3) and installed
+# our agents in /. Pacemaker commands run inside controller n1 (mnx 1 CMD), as an operator would run them there.
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+PY=/usr/bin/python3
+MN="$ROOT/test/rig/multinode/cluster.sh"
+export OS_RIG_DIR=${OS_RIG_DIR:-/tmp/oha-openstack-rig}
+export MN_OUT=${MN_OUT:-/tmp/oha-multinode-tests}
+export MN_DIR=${MN_DIR:-/tmp/oha-multinode}
+export PATH=$PATH:/usr/sbin:/sbin
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+# shellcheck disable=SC1091
+. "$OS_RIG_DIR/rig.env"
+# shellcheck source=../rig/lib.sh
+. "$ROOT/test/rig/lib.sh"   # wait_for SECONDS COMMAND..., running
+POWER_STATE=$MN_DIR/power
+COMPUTES="compute1 compute2 compute3"
+
+osctl() { "$PY" "$ROOT/test/e2e/lib/osctl.py" "$@"; }
+mnx() { bash "$MN" exec "$@"; }          # mnx N|computeK CMD...: run inside that node
+pcsx() { mnx 1 pcs "$@"; }
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
+record() { echo "$*" >>"$MN_OUT/timings"; echo "# $*" >&3; }
+# peak memory in use on the machine (MemTotal - MemAvailable), kept in $MN_OUT/mem-peak
+mem_sample() {
+  local used peak
+  used=$(awk '/^MemTotal:/ {t = $2} /^MemAvailable:/ {a = $2} END {printf "%d", (t - a) / 1024}' /proc/meminfo)
+  peak=$(cat "$MN_OUT/mem-peak" 2>/dev/null || echo 0)
+  [ "$used" -gt "$peak" ] && echo "$used" >"$MN_OUT/mem-peak"
+  return 0
+}
+
+cm_xml() { mnx 1 crm_mon -1 --output-as=xml 2>/dev/null; }
+# node_state NODE: online, offline or unclean (fenced pending), from the cluster's view on n1
+node_state() {
+  cm_xml | "$PY" -c '
+import sys, xml.etree.ElementTree as ET
+name = sys.argv[1]
+for n in ET.fromstring(sys.stdin.read()).iter("node"):
+    if n.get("name") == name and n.get("type") in ("member", "remote"):
+        print("unclean" if n.get("unclean") == "true" else "online" if n.get("online") == "true" else "offline")
+        break' "$1"
+}
+node_is() { [ "$(node_state "$1")" = "$2" ]; }
+started_on() { # started_on RESOURCE NODE: an instance of RESOURCE runs on NODE, no pending action, not failed
+  cm_xml | "$PY" -c '
+import sys, xml.etree.ElementTree as ET
+rid, node = sys.argv[1], sys.argv[2]
+try:
+    root = ET.fromstring(sys.stdin.read())
+except ET.ParseError:
+    sys.exit(1)
+sys.exit(0 if any(r.get("id") == rid and r.get("role") == "Started" and r.get("failed") == "false"
+                  and not r.get("pending") and any(n.get("name") == node for n in r.findall("node"))
+                  for r in root.iter("resource")) else 1)' "$1" "$2"
+}
+running_on() { # running_on RESOURCE: the nodes an instance of RESOURCE is started on
+  cm_xml | "$PY" -c '
+import sys, xml.etree.ElementTree as ET
+rid = sys.argv[1]
+for r in ET.fromstring(sys.stdin.read()).iter("resource"):
+    if r.get("id") == rid and r.get("role") == "Started":
+        for n in r.findall("node"):
+            print(n.get("name"))' "$1"
+}
+attr() { mnx 1 attrd_updater -p -n evacuate -Q -N "$1" 2>/dev/null | sed -n 's/.*value="\(.*\)"/\1/p'; }
+attr_is() { [ "$(attr "$1")" = "$2" ]; }
+service_is() { [ "$(osctl service "$1")" = "$2" ]; }
+placement_is() { [ "$(osctl placement "$1")" = "$2" ]; }
+fenced_ok() { mnx 1 stonith_admin --history "$1" 2>/dev/null | grep -q "successful"; }
+fence_count() { mnx 1 stonith_admin --history "$1" 2>/dev/null | grep -c "successful" || true; }
+# the PIDs in network namespace of compute node NAME that run nova-compute (none when it is powered off)
+nova_compute_pids() {
+  local ino d
+  ino=$(readlink "/proc/$(cat "$MN_DIR/c${1#compute}/remoted.pid" 2>/dev/null)/ns/net" 2>/dev/null) || return 0
+  for d in /proc/[0-9]*; do
+    [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$ino" ] || continue
+    tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q 'nova-compute' && echo "${d#/proc/}"
+  done
+  return 0
+}
+# power_on NODE: as an operator would, through the power device (fence_rig on NODE, run on controller n1)
+power_on() {
+  printf 'action=on\nplug=%s\nstate_dir=%s\npower_hook=%s\n' "$1" "$POWER_STATE" "$ROOT/test/rig/multinode/power-hook" | mnx 1 fence_rig
+}
+
+bg_start() { local name=$1; shift; "$@" >/dev/null 2>>"$MN_OUT/$name.err" 3>&- & echo $! >"$MN_OUT/$name.pid"; }
+bg_stop() {
+  local f="$MN_OUT/$1.pid"
+  [ -f "$f" ] || return 0
+  pkill -P "$(cat "$f")" 2>/dev/null || true
+  kill "$(cat "$f")" 2>/dev/null || true
+  rm -f "$f"
+}
+# attr_watch HOST FILE: every change of HOST's evacuate attribute as "EPOCH_MS VALUE" lines, until killed
+attr_watch() {
+  local last=__none__ v
+  while :; do
+    v=$(attr "$1")
+    [ "$v" != "$last" ] && { echo "$(now_ms) ${v:-<unset>}" >>"$2"; last=$v; }
+    sleep 0.2
+  done
+}
+# evacuated_once IDFILE: every server of IDFILE has exactly one evacuation migration record in Nova
+evacuated_once() {
+  local out id n
+  out=$(osctl evacuations "$1"); echo "$out"
+  while read -r id n; do [ "$n" -eq 1 ] || { echo "$id: $n evacuation records" >&2; return 1; }; done <<<"$out"
+}
+never_evacuated() {
+  local out id n
+  out=$(osctl evacuations "$1"); echo "$out"
+  while read -r id n; do [ "$n" -eq 0 ] || { echo "$id: $n evacuation records" >&2; return 1; }; done <<<"$out"
+}

@@ -35,7 +35,7 @@ export const definition: FenceAgent = {
   version: VERSION,
   shortdesc: FENCE_COMPUTE_SHORTDESC,
   longdesc: 'Used to reschedule flagged instances',
-  options: [...FENCE_COMPUTE_OPTS.filter((o) => o.name !== 'record_only'), ...FENCE_EVACUATION_OPTS],
+  options: [...FENCE_COMPUTE_OPTS.filter((o) => (o.key ?? o.name) !== 'record_only'), ...FENCE_EVACUATION_OPTS],
   defaults: { action: 'reboot', shell_timeout: '180' },
   onAutomatic: false,
   actions: ['on', 'off', 'reboot', 'status', 'list', 'list-status', 'monitor', 'metadata', 'manpage', 'validate-all'],

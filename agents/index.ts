@@ -4,6 +4,7 @@ import { fenceCompute } from './fence_compute';
 import { fenceEvacuate } from './fence_evacuate';
 import { novaEvacuate } from './NovaEvacuate';
 import { novaComputeWait } from './nova-compute-wait';
+import { novaCompute } from './NovaCompute';
 import { SERVICE_AGENTS } from './openstack-services';
 
 export type { AgentEntry };
@@ -13,5 +14,6 @@ export const AGENTS: Record<string, AgentEntry> = {
   fence_evacuate: fenceEvacuate,
   NovaEvacuate: novaEvacuate,
   'nova-compute-wait': novaComputeWait,
+  NovaCompute: novaCompute,
   ...SERVICE_AGENTS,
 };

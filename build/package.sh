@@ -79,7 +79,7 @@ Suggests: pcs
 Section: admin
 Priority: optional
 Description: Pacemaker resource and fence agents for a highly available OpenStack
- OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait and control-plane services) and the fence
+ OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence
  agents fence_compute and fence_evacuate, for instance HA: when a compute node fails, Pacemaker fences it and
  its instances are evacuated to the other compute nodes. One standalone executable (Node.js is built in).
  .
@@ -113,7 +113,7 @@ Conflicts: fence-agents-compute
 %global _binary_payload $RPM_PAYLOAD
 
 %description
-OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait and control-plane services) and the fence agents
+OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence agents
 fence_compute and fence_evacuate, in one standalone executable. Conflicts with fence-agents-compute, whose
 /usr/sbin/fence_compute and fence_evacuate it replaces.
 

@@ -292,6 +292,10 @@ export interface ServiceDef {
   argv?(ctx: OcfContext, config: string, extra: string[]): string[];
   /** health of the running daemon (readiness during start, then every monitor) */
   health?(ctx: OcfContext, rec: DaemonRecord, phase: 'start' | 'monitor'): Promise<Health>;
+  /** extra environment variables of the daemon (nothing secret: they show in /proc/PID/environ to its user) */
+  env?: Record<string, string>;
+  /** exit code of a missing config file outside probes (default OCF_ERR_INSTALLED) */
+  missingConfig?: typeof OCF.ERR_INSTALLED | typeof OCF.ERR_CONFIGURED;
   /** agent-specific validation (after binary, user and config) */
   validate?(ctx: OcfContext): void | Promise<void>;
   /** default grace period, seconds */
@@ -353,10 +357,11 @@ export function marginMs(totalMs: number): number {
 }
 
 /** The environment the daemon gets: nothing of the agent's (no OCF_RESKEY_*, no credentials). */
-function daemonEnv(user: UserInfo | undefined): Record<string, string> {
+function daemonEnv(user: UserInfo | undefined, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     LANG: process.env.LANG || 'C.UTF-8',
+    ...extra,
   };
   if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name });
   return env;
@@ -413,7 +418,7 @@ async function start(def: ServiceDef, ctx: OcfContext): Promise<number> {
       const extra = splitArgs(ctx.str('additional_parameters'));
       const args = def.argv ? def.argv(ctx, config, extra) : ['--config-file', config, ...extra];
       const pid = spawnDaemon({
-        binary, args, user, consoleLog: ctx.str('console_log') || '/dev/null', env: daemonEnv(user), cwd: user?.home && fs.existsSync(user.home) ? user.home : '/',
+        binary, args, user, consoleLog: ctx.str('console_log') || '/dev/null', env: daemonEnv(user, def.env), cwd: user?.home && fs.existsSync(user.home) ? user.home : '/',
       });
       rec = { pid, binary, startedAt: Date.now(), mode: 'direct', startTime: procStat(pid)?.startTime };
       ctx.log.info(`started ${def.title}: pid ${pid}, ${binary}${user ? ` as ${user.name}` : ''}`);
@@ -514,7 +519,7 @@ async function validate(def: ServiceDef, ctx: OcfContext): Promise<void> {
   if (!lookupUser(user)) throw new OcfError(OCF.ERR_INSTALLED, `user ${user} does not exist`);
   const config = ctx.str('config');
   if (config && !fs.existsSync(config)) {
-    if (!ctx.isProbe) throw new OcfError(OCF.ERR_INSTALLED, `config ${config} does not exist`);
+    if (!ctx.isProbe) throw new OcfError(def.missingConfig ?? OCF.ERR_INSTALLED, `config ${config} does not exist`);
     ctx.log.warn(`config ${config} not available during a probe`);
   }
   try { splitArgs(ctx.str('additional_parameters')); } catch (e) { throw new OcfError(OCF.ERR_CONFIGURED, `additional_parameters: ${(e as Error).message}`); }
@@ -550,21 +555,6 @@ export function serviceAgent(def: ServiceDef, version: string): OcfAgent {
   };
 }
 
-/** [section] key from an oslo.config ini file (first match; "" when absent or unreadable). */
-export function iniValue(file: string, section: string, key: string): string {
-  let text: string;
-  try { text = fs.readFileSync(file, 'utf8'); } catch { return ''; }
-  let cur = '';
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const sec = /^\[(.+)\]$/.exec(line);
-    if (sec) { cur = sec[1].trim(); continue; }
-    if (cur.toLowerCase() !== section.toLowerCase()) continue;
-    const m = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
-    if (m && m[1] === key) return m[2].trim();
-  }
-  return '';
-}
+export { iniValue } from '../core/ini';
 
 export function localHostname(): string { return os.hostname(); }

@@ -6,7 +6,7 @@ import { FenceError, COMMON_PLUG_OPTS, type FenceContext, type FenceOpt } from '
 import { openCloud, type Cloud, type NovaService } from '../openstack/index';
 import {
   FENCE_CLOUD_OPTS, FENCE_CLOUD_OPTS_2, FENCE_CLOUD_OPTS_3, FENCE_EVAC_OPTS, cloudParamsFromFence, checkEndpointType, missingCredentials,
-  cloudConfigProblem,
+  cloudConfigProblem, withDashedAlias,
 } from './params';
 import { computeState, resolveNovaHost } from './hosts';
 
@@ -17,7 +17,7 @@ const username: FenceOpt = { name: 'username', short: 'l', long: 'username', arg
 export const FENCE_COMPUTE_OPTS: FenceOpt[] = [
   ...FENCE_CLOUD_OPTS, login, passwd, passwdScript, password, passwordScript, plug, port, nodename,
   ...FENCE_CLOUD_OPTS_2, username, ...FENCE_CLOUD_OPTS_3, ...FENCE_EVAC_OPTS,
-  { name: 'record_only', long: 'record-only', type: 'string', default: 'False', shortdesc: 'Only record the target as needing evacuation' },
+  ...withDashedAlias({ name: 'record_only', long: 'record-only', type: 'string', default: 'False', shortdesc: 'Only record the target as needing evacuation' }),
   { name: 'compute-domain', key: 'compute_domain', long: 'compute-domain', arg: '[string]', type: 'string', shortdesc: 'Replaced by domain', deprecated: true },
   { name: 'compute_domain', long: 'compute-domain', arg: '[string]', type: 'string', shortdesc: 'Replaced by domain', obsoletes: 'compute-domain' },
 ];

@@ -27,14 +27,25 @@ export const OCF_CLOUD_PARAMS: readonly OcfParam[] = [
   { name: 'insecure', type: 'boolean', default: 'false', shortdesc: 'Allow insecure TLS requests', longdesc: 'Explicitly allow the agent to perform "insecure" TLS (https) requests. The server\'s certificate will not be verified against any certificate authorities. This option should be used with caution.' },
 ];
 
-/** Fence-agent options for reaching OpenStack, exactly as fence-agents' fence_compute declares them. */
+/**
+ * An option under fence-agents' old dashed name too (auth-url for auth_url), declared as fence-agents declares
+ * project-domain: the dashed name deprecated, the underscore name obsoleting it. pcs checks names against the
+ * metadata, so this is what lets the OpenStack HA guide's `pcs stonith create ... auth-url=... tenant-name=...
+ * record-only=1` through without --force (the runtime maps dashed names to the option either way).
+ */
+export function withDashedAlias(o: FenceOpt): FenceOpt[] {
+  const dashed = o.name.replace(/_/g, '-');
+  return [{ ...o, name: dashed, key: o.key ?? o.name, deprecated: true }, { ...o, obsoletes: dashed }];
+}
+
+/** Fence-agent options for reaching OpenStack, as fence-agents' fence_compute declares them (plus the dashed names). */
 export const FENCE_CLOUD_OPTS: readonly FenceOpt[] = [
-  { name: 'auth_url', short: 'k', long: 'auth-url', arg: '[url]', type: 'string', default: '', shortdesc: 'Keystone Admin Auth URL' },
-  { name: 'endpoint_type', short: 'e', long: 'endpoint-type', arg: '[endpoint]', type: 'string', default: 'internalURL', shortdesc: 'Nova Endpoint type' },
+  ...withDashedAlias({ name: 'auth_url', short: 'k', long: 'auth-url', arg: '[url]', type: 'string', default: '', shortdesc: 'Keystone Admin Auth URL' }),
+  ...withDashedAlias({ name: 'endpoint_type', short: 'e', long: 'endpoint-type', arg: '[endpoint]', type: 'string', default: 'internalURL', shortdesc: 'Nova Endpoint type' }),
 ];
 export const FENCE_CLOUD_OPTS_2: readonly FenceOpt[] = [
-  { name: 'region_name', long: 'region-name', arg: '[region]', type: 'string', default: '', shortdesc: 'Region Name' },
-  { name: 'tenant_name', short: 't', long: 'tenant-name', arg: '[name]', type: 'string', default: '', shortdesc: 'Keystone Admin Tenant or v3 Project' },
+  ...withDashedAlias({ name: 'region_name', long: 'region-name', arg: '[region]', type: 'string', default: '', shortdesc: 'Region Name' }),
+  ...withDashedAlias({ name: 'tenant_name', short: 't', long: 'tenant-name', arg: '[name]', type: 'string', default: '', shortdesc: 'Keystone Admin Tenant or v3 Project' }),
 ];
 export const FENCE_CLOUD_OPTS_3: readonly FenceOpt[] = [
   { name: 'insecure', long: 'insecure', type: 'boolean', shortdesc: 'Allow Insecure TLS Requests' },
@@ -46,8 +57,8 @@ export const FENCE_CLOUD_OPTS_3: readonly FenceOpt[] = [
   { name: 'cloud', long: 'cloud', arg: '[name]', type: 'string', shortdesc: 'Cloud name in clouds.yaml, used for the connection parameters left unset' },
 ];
 export const FENCE_EVAC_OPTS: readonly FenceOpt[] = [
-  { name: 'instance_filtering', long: 'instance-filtering', type: 'boolean', default: 'True', shortdesc: 'Allow instances to be evacuated' },
-  { name: 'no_shared_storage', long: 'no-shared-storage', type: 'boolean', default: 'False', shortdesc: 'Disable functionality for dealing with shared storage' },
+  ...withDashedAlias({ name: 'instance_filtering', long: 'instance-filtering', type: 'boolean', default: 'True', shortdesc: 'Allow instances to be evacuated' }),
+  ...withDashedAlias({ name: 'no_shared_storage', long: 'no-shared-storage', type: 'boolean', default: 'False', shortdesc: 'Disable functionality for dealing with shared storage' }),
 ];
 
 function endpointTypeOk(v: string): boolean {

@@ -19,7 +19,7 @@ setup() { setup_state_dir; }
 @test "--list names every agent, sorted" {
   run "$BIN" --list
   [ "$status" -eq 0 ]
-  [ "$output" = "$(printf '%s\n' NovaEvacuate cinder-api cinder-backup cinder-scheduler cinder-volume fence_compute fence_evacuate \
+  [ "$output" = "$(printf '%s\n' NovaCompute NovaEvacuate cinder-api cinder-backup cinder-scheduler cinder-volume fence_compute fence_evacuate \
     glance-api keystone neutron-server nova-api nova-compute-wait nova-conductor nova-scheduler | head -c -1)" ]
 }
 
@@ -33,6 +33,8 @@ setup() { setup_state_dir; }
   [ "$status" -eq 0 ]; [[ "$output" == *'<resource-agent name="fence_evacuate"'* ]]
   run "$BIN" nova-compute-wait meta-data
   [ "$status" -eq 0 ]; [[ "$output" == *'<resource-agent name="nova-compute-wait"'* ]]
+  run "$LINKS/NovaCompute" meta-data
+  [ "$status" -eq 0 ]; [[ "$output" == *'<resource-agent name="NovaCompute"'* ]]
 }
 
 @test "unknown agent name: exit 2 with the list of agents" {
@@ -42,7 +44,7 @@ setup() { setup_state_dir; }
 }
 
 @test "every metadata validates: OCF against ra-api-1.dtd, fence against metadata.rng" {
-  for a in NovaEvacuate nova-compute-wait; do
+  for a in NovaEvacuate nova-compute-wait NovaCompute; do
     "$LINKS/$a" meta-data | (cd /usr/share/resource-agents && xmllint --noout --valid -)
   done
   for a in fence_compute fence_evacuate; do

@@ -1,8 +1,11 @@
 /** fence_compute run in-process against the OpenStack fake. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runFence } from '../../lib/runtime/fence/index';
+import { execFileSync } from 'node:child_process';
+import { runFence, parseStdin, parseArgv } from '../../lib/runtime/fence/index';
 import { definition } from '../../agents/fence_compute';
+import { definition as evacuate } from '../../agents/fence_evacuate';
 import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';
 import { tmpDir, rmDir } from '../fake/harness';
 import { capture } from './capture';
@@ -39,5 +42,33 @@ describe('fence_compute list-status', () => {
     const r = await capture(() => runFence(definition, ['-o', 'status', '-n', 'compute2', ...creds()]));
     expect(r.result).toBe(2);
     expect(r.stdout).toBe('Status: OFF\n');
+  });
+});
+
+describe('the OpenStack HA guide\'s dashed parameter names (pcs stonith create fence-nova fence_compute auth-url=... record-only=1)', () => {
+  const DASHED = ['auth-url', 'endpoint-type', 'region-name', 'tenant-name', 'instance-filtering', 'no-shared-storage', 'record-only'];
+
+  it('are declared in the metadata, deprecated, each obsoleted by its underscore name; the metadata still validates', async () => {
+    const { stdout } = await capture(() => runFence(definition, ['-o', 'metadata']));
+    for (const d of DASHED) {
+      expect(stdout).toContain(`<parameter name="${d}" unique="0" required="0" deprecated="1">`);
+      expect(stdout).toContain(`<parameter name="${d.replace(/-/g, '_')}" unique="0" required="0" obsoletes="${d}">`);
+    }
+    const rng = '/usr/share/cluster/relaxng/metadata.rng';
+    if (fs.existsSync(rng)) execFileSync('xmllint', ['--noout', '--relaxng', rng, '-'], { input: stdout, stdio: ['pipe', 'ignore', 'pipe'] });
+    const { stdout: evac } = await capture(() => runFence(evacuate, ['-o', 'metadata']));
+    expect(evac).toContain('<parameter name="auth-url" unique="0" required="0" deprecated="1">');
+    expect(evac).not.toContain('record');
+  });
+
+  it('feed the same settings as the underscore names, on stdin as the fencer passes them', () => {
+    const { opts } = parseStdin(definition, 'action=off\nauth-url=http://k:5000/v3\nlogin=admin\npasswd=pw\ntenant-name=admin\n' +
+      'record-only=1\nregion-name=R2\nendpoint-type=publicURL\nno-shared-storage=1\ninstance-filtering=0\nplug=compute2\n');
+    expect(opts).toMatchObject({
+      auth_url: 'http://k:5000/v3', username: 'admin', password: 'pw', tenant_name: 'admin', record_only: '1', region_name: 'R2',
+      endpoint_type: 'publicURL', no_shared_storage: '1', instance_filtering: '0', plug: 'compute2',
+    });
+    const { opts: argv } = parseArgv(definition, ['--auth-url=http://k:5000/v3', '--tenant-name', 'admin', '--record-only', '-n', 'compute2']);
+    expect(argv).toMatchObject({ auth_url: 'http://k:5000/v3', tenant_name: 'admin', record_only: '1', plug: 'compute2' });
   });
 });

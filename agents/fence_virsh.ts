@@ -189,13 +189,13 @@ async function power(ctx: FenceContext, action: 'on' | 'off' | 'reboot'): Promis
   const now = await status(ctx);
   if (action === now) { writeStdout(`Success: Already ${now.toUpperCase()}\n`); return; }
   if (action === 'on') {
-    if (!(await setAndWait(ctx, 'on', 1 + ctx.num('retry_on')))) throw new FenceError('Failed: Timed out waiting to power ON', EC.WAITING_ON);
+    if (!(await setAndWait(ctx, 'on', 1 + ctx.num('retry_on')))) throw new FenceError('Failed: Timed out waiting to power ON');
     writeStdout('Success: Powered ON\n');
   } else if (action === 'off') {
-    if (!(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF', EC.WAITING_OFF);
+    if (!(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF');
     writeStdout('Success: Powered OFF\n');
   } else {
-    if (now !== 'off' && !(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF', EC.WAITING_OFF);
+    if (now !== 'off' && !(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF');
     let on = false;
     try { on = await setAndWait(ctx, 'on', ctx.num('retry_on')); } catch (e) { ctx.log.warn((e as Error).message); }
     // the node is fenced either way
@@ -233,14 +233,14 @@ export const definition: FenceAgent = {
   },
 };
 
-/** maps SSH failures to fencing.py's exit codes and messages */
+/** SSH failures with fencing.py's messages (its fail(): every one exits 1) and what happened */
 function withSshErrors(agent: FenceAgent): FenceAgent {
   const wrap = <A extends unknown[], R>(f: ((...a: A) => Promise<R> | R) | undefined) => f && (async (...a: A): Promise<R> => {
     try { return await f(...a); } catch (e) {
       if (!(e instanceof SshError)) throw e;
-      if (e.kind === 'login') throw new FenceError(`Unable to connect/login to fencing device: ${e.message}`, EC.LOGIN_DENIED);
-      if (e.kind === 'timeout') throw new FenceError(`Connection timed out: ${e.message}`, EC.TIMED_OUT);
-      throw new FenceError(`Connection lost: ${e.message}`, EC.CONNECTION_LOST);
+      if (e.kind === 'login') throw new FenceError(`Unable to connect/login to fencing device: ${e.message}`);
+      if (e.kind === 'timeout') throw new FenceError(`Connection timed out: ${e.message}`);
+      throw new FenceError(`Connection lost: ${e.message}`);
     }
   });
   const h = agent.handlers;

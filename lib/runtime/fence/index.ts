@@ -14,11 +14,11 @@ import { isTrue } from '../../core/text';
 import { poll, sleep } from '../../core/poll';
 import { writeStdout } from '../../core/stdout';
 
-/** fencing.py's exit codes (EC_*); status: 2 = off */
-export const EC = {
-  OK: 0, GENERIC: 1, STATUS_OFF: 2, BAD_ARGS: 2, LOGIN_DENIED: 3, CONNECTION_LOST: 4, TIMED_OUT: 5, WAITING_ON: 6, WAITING_OFF: 7,
-  STATUS: 8,
-} as const;
+/**
+ * Exit codes. fencing.py defines more (EC_LOGIN_DENIED 3, EC_TIMED_OUT 5, EC_WAITING_ON 6...), but its fail() logs their
+ * message and exits 1 (fence-agents 4.12, Debian 12): every failure is 1.
+ */
+export const EC = { OK: 0, GENERIC: 1, STATUS_OFF: 2 } as const;
 
 export type FenceAction = 'on' | 'off' | 'reboot' | 'status' | 'list' | 'list-status' | 'monitor' | 'metadata' | 'manpage' | 'validate-all';
 const ACTIONS: readonly FenceAction[] = ['on', 'off', 'reboot', 'status', 'list', 'list-status', 'monitor', 'metadata', 'manpage', 'validate-all'];

@@ -83,7 +83,7 @@ export function sshOptionSettings(s: string): { policy?: HostKeyPolicy; userKnow
     else if (w[i] === '-4') r.family = 4;
     else if (w[i] === '-6') r.family = 6;
     if (!kv) continue;
-    const m = /^\s*(\w+)\s*[=\s]\s*(.*?)\s*$/.exec(kv.includes('=') || !w[i + 1] ? kv : `${kv} ${w[++i]}`);
+    const m = /^\s*(\w+)\s*[=\s]\s*(.*?)\s*$/.exec(/[=\s]/.test(kv.trim()) || !w[i + 1] ? kv : `${kv} ${w[++i]}`);
     if (!m) continue;
     const [key, value] = [m[1].toLowerCase(), m[2]];
     if (key === 'stricthostkeychecking') {

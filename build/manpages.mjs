@@ -217,7 +217,7 @@ export function fenceManpage(doc, { version, date }) {
     out.push('.SH EXAMPLES', 'A stonith device with \\fBpcs\\fR(8) for the libvirt domain \\fIvm2\\fR (the cluster node \\fInode2\\fR) on ' +
       'the host \\fIkvmhost1\\fR, logging in with a key; the host key must be in \\fI~/.ssh/known_hosts\\fR or ' +
       '\\fI/etc/ssh/ssh_known_hosts\\fR of root on every cluster node:');
-    out.push(...example([`pcs stonith create fence-vm2 ${name} ip=kvmhost1 username=fence identity_file=/root/.ssh/id_ed25519 \\`,
+    out.push(...example([`pcs stonith create fence-vm2 ${name} ip=kvmhost1 username=fence identity_file=/root/.ssh/id_ed25519`,
       '    use_sudo=1 uri=qemu:///system plug=vm2 pcmk_host_map="node2:vm2"']));
     out.push('.PP', 'By hand:');
     out.push(...example([`${name} -a kvmhost1 -l fence -k /root/.ssh/id_ed25519 --use-sudo -n vm2 -o status`]));

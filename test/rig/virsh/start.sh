@@ -108,6 +108,8 @@ for dom in "${VIRSH_RIG_DOMAINS[@]}"; do
 </domain>
 XML
   chmod 644 "$D/$dom.xml"
+  # a definition left by an interrupted run
+  as_user virsh -q -c qemu:///session undefine "$dom" >/dev/null 2>&1 || true
   as_user virsh -q -c qemu:///session define "$D/$dom.xml" >/dev/null
 done
 as_user virsh -q -c qemu:///session start oha-vm1 >/dev/null

@@ -13,8 +13,8 @@ alive() { [ "$(proc_start "$1")" = "$2" ]; }
 libvirtd=$(awk '$1 == "libvirtd" {print $2, $3}' "$D/pids")
 if [ -n "$libvirtd" ] && alive $libvirtd; then
   for dom in "${VIRSH_RIG_DOMAINS[@]}"; do
-    timeout 20 as_user virsh -q -c qemu:///session destroy "$dom" >/dev/null 2>&1
-    timeout 20 as_user virsh -q -c qemu:///session undefine "$dom" >/dev/null 2>&1
+    as_user timeout 20 virsh -q -c qemu:///session destroy "$dom" >/dev/null 2>&1
+    as_user timeout 20 virsh -q -c qemu:///session undefine "$dom" >/dev/null 2>&1
   done
 fi
 # QEMU processes of the rig's domains that outlived libvirtd

@@ -4,14 +4,15 @@
  *   bin/                      entry point, dispatch
  *   agents/                   one module per agent; agents/index.ts is the registry
  *   lib/instance-ha, lib/daemon
- *   lib/openstack, lib/runtime   (the OpenStack client, used through lib/openstack/index.ts; the OCF and fence runtimes)
+ *   lib/openstack, lib/remote, lib/runtime   (the OpenStack client, used through lib/openstack/index.ts; SSH; the OCF and
+ *                                            fence runtimes)
  *   lib/pacemaker, lib/core
  *
- * Modules of one layer don't import each other's directories (instance-ha and daemon, openstack and runtime),
+ * Modules of one layer don't import each other's directories (instance-ha and daemon; openstack, remote and runtime),
  * except that lib/pacemaker may use lib/core.
  */
 const LAYER_3 = '^lib/(instance-ha|daemon)/';
-const LAYER_2 = '^lib/(openstack|runtime)/';
+const LAYER_2 = '^lib/(openstack|remote|runtime)/';
 
 module.exports = {
   forbidden: [
@@ -30,12 +31,14 @@ module.exports = {
       from: { path: '^lib/instance-ha/' }, to: { path: '^(bin|agents)/|^lib/daemon/' } },
     { name: 'layer-3-not-up-daemon', severity: 'error', comment: 'lib/daemon imports neither lib/instance-ha nor anything above',
       from: { path: '^lib/daemon/' }, to: { path: '^(bin|agents)/|^lib/instance-ha/' } },
-    { name: 'layer-2-not-up', severity: 'error', comment: 'lib/openstack and lib/runtime import nothing above them',
+    { name: 'layer-2-not-up', severity: 'error', comment: 'lib/openstack, lib/remote and lib/runtime import nothing above them',
       from: { path: LAYER_2 }, to: { path: `^(bin|agents)/|${LAYER_3}` } },
-    { name: 'openstack-not-runtime', severity: 'error', comment: 'the OpenStack client knows nothing of the agent runtimes',
-      from: { path: '^lib/openstack/' }, to: { path: '^lib/runtime/' } },
-    { name: 'runtime-not-openstack', severity: 'error', comment: 'the agent runtimes know nothing of OpenStack',
-      from: { path: '^lib/runtime/' }, to: { path: '^lib/openstack/' } },
+    { name: 'openstack-not-runtime', severity: 'error', comment: 'the OpenStack client knows nothing of the agent runtimes (nor of SSH)',
+      from: { path: '^lib/openstack/' }, to: { path: '^lib/(runtime|remote)/' } },
+    { name: 'remote-not-runtime', severity: 'error', comment: 'the SSH client knows nothing of the agent runtimes or OpenStack',
+      from: { path: '^lib/remote/' }, to: { path: '^lib/(runtime|openstack)/' } },
+    { name: 'runtime-not-openstack', severity: 'error', comment: 'the agent runtimes know nothing of OpenStack or SSH',
+      from: { path: '^lib/runtime/' }, to: { path: '^lib/(openstack|remote)/' } },
     { name: 'layer-1-not-up', severity: 'error', comment: 'lib/pacemaker and lib/core import nothing above them',
       from: { path: '^lib/(pacemaker|core)/' }, to: { path: `^(bin|agents)/|${LAYER_3}|${LAYER_2}` } },
     { name: 'core-not-pacemaker', severity: 'error', comment: 'lib/core is the bottom: it imports no other lib directory',

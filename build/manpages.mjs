@@ -198,7 +198,7 @@ export function fenceManpage(doc, { version, date }) {
   const ACTION_TEXT = {
     on: 'Power the target on (unfence it).', off: 'Power the target off (fence it).', reboot: 'Off, then on.',
     status: 'Report the target\'s status: exit 0 when on, 2 when off.', list: 'List the targets the agent knows.',
-    'list-status': 'List the targets and their status.', monitor: 'Check that the fence device (here: the API) answers.',
+    'list-status': 'List the targets and their status.', monitor: 'Check that the fence device answers.',
     metadata: 'Print the metadata (XML).', manpage: 'Print a short manual page (roff).',
     'validate-all': 'Check the options, without acting.',
   };
@@ -208,9 +208,22 @@ export function fenceManpage(doc, { version, date }) {
   }
   out.push('.SH EXIT STATUS',
     '.TP', '\\fB0\\fR', 'Success; for \\fBstatus\\fR: the target is on.',
-    '.TP', '\\fB1\\fR', 'Failure (invalid options, the API unreachable or refusing, a timeout).',
+    '.TP', '\\fB1\\fR', 'Failure (invalid options, the device unreachable or refusing, a timeout).',
     '.TP', '\\fB2\\fR', 'For \\fBstatus\\fR: the target is off.');
   const names = new Set(params.map((p) => p.attrs.name));
+  const see = ['pcs', 'stonith_admin', 'fence_compute', 'fence_evacuate', 'fence_virsh'].filter((n) => n !== name);
+  if (names.has('ssh_options')) {
+    // an SSH-driven power device (fence_virsh)
+    out.push('.SH EXAMPLES', 'A stonith device with \\fBpcs\\fR(8) for the libvirt domain \\fIvm2\\fR (the cluster node \\fInode2\\fR) on ' +
+      'the host \\fIkvmhost1\\fR, logging in with a key; the host key must be in \\fI~/.ssh/known_hosts\\fR or ' +
+      '\\fI/etc/ssh/ssh_known_hosts\\fR of root on every cluster node:');
+    out.push(...example([`pcs stonith create fence-vm2 ${name} ip=kvmhost1 username=fence identity_file=/root/.ssh/id_ed25519`,
+      '    use_sudo=1 uri=qemu:///system plug=vm2 pcmk_host_map="node2:vm2"']));
+    out.push('.PP', 'By hand:');
+    out.push(...example([`${name} -a kvmhost1 -l fence -k /root/.ssh/id_ed25519 --use-sudo -n vm2 -o status`]));
+    out.push('.SH SEE ALSO', [...see, 'virsh', 'ssh'].map((n) => `\\fB${lit(n)}\\fR(${n === 'virsh' || n === 'ssh' ? 1 : 8})`).join(', '));
+    return out.join('\n') + '\n';
+  }
   const args = [...connectionExample(names)];
   if (names.has('record_only')) args.push('record_only=1');
   args.push('pcmk_host_list="compute1 compute2 compute3"');
@@ -221,7 +234,7 @@ export function fenceManpage(doc, { version, date }) {
   out.push(...example([`pcs stonith level add 1 compute2 fence-compute2-ipmi ${dev}`]));
   out.push('.PP', 'By hand, the status of a compute host:');
   out.push(...example([`${name} --cloud=admin -n compute2 -o status`]));
-  out.push('.SH SEE ALSO', ['pcs', 'stonith_admin', 'fence_compute', 'fence_evacuate'].filter((n) => n !== name)
+  out.push('.SH SEE ALSO', see
     .map((n) => `\\fB${lit(n)}\\fR(8)`).join(', '));
   return out.join('\n') + '\n';
 }

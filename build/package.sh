@@ -6,8 +6,9 @@
 #   PKG_COMPRESS=gzip npm run package             faster, larger (default: xz, which takes minutes)
 #
 #   dist/openstack-ha-agents_VERSION_amd64.deb       dpkg-deb; Depends: pacemaker-cli-utils; maintainer scripts in
-#                                                    packaging/ divert fence-agents' fence_compute, fence_evacuate
+#                                                    packaging/ divert fence-agents' fence_compute, fence_evacuate, fence_virsh
 #   dist/openstack-ha-agents-VERSION.x86_64.rpm      rpmbuild (Debian's rpm package); Conflicts: fence-agents-compute
+Conflicts: fence-agents-virsh
 #
 # Needs: dpkg-deb, rpmbuild, gzip (bash test/package/deps.sh installs them, as root). Reproducible: file dates are
 # SOURCE_DATE_EPOCH, by default the date of the last commit.
@@ -81,9 +82,10 @@ Priority: optional
 Description: Pacemaker resource and fence agents for a highly available OpenStack
  OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence
  agents fence_compute and fence_evacuate, for instance HA: when a compute node fails, Pacemaker fences it and
- its instances are evacuated to the other compute nodes. One standalone executable (Node.js is built in).
+ its instances are evacuated to the other compute nodes; fence_virsh, for libvirt domains over SSH. One
+ standalone executable (Node.js is built in).
  .
- fence-agents' own fence_compute and fence_evacuate are diverted to /usr/sbin/NAME.distrib while this
+ fence-agents' own fence_compute, fence_evacuate and fence_virsh are diverted to /usr/sbin/NAME.distrib while this
  package is installed.
 CONTROL
 install -m 0755 packaging/preinst packaging/postrm "$DEB/DEBIAN/"
@@ -107,15 +109,16 @@ BuildArch: x86_64
 AutoReqProv: no
 Requires: pacemaker-cli
 Conflicts: fence-agents-compute
+Conflicts: fence-agents-virsh
 %global debug_package %{nil}
 %global __os_install_post %{nil}
 %global _build_id_links none
 %global _binary_payload $RPM_PAYLOAD
 
 %description
-OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence agents
-fence_compute and fence_evacuate, in one standalone executable. Conflicts with fence-agents-compute, whose
-/usr/sbin/fence_compute and fence_evacuate it replaces.
+OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence
+agents fence_compute, fence_evacuate and fence_virsh, in one standalone executable. Conflicts with fence-agents-compute
+and fence-agents-virsh, whose /usr/sbin/fence_compute, fence_evacuate and fence_virsh it replaces.
 
 %install
 cp -a "$STAGE/." %{buildroot}/

@@ -48,7 +48,7 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   dpkg-deb -c "$DEB" | grep -q '^h.* ./usr/sbin/fence_compute link to '
 }
 
-@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli and conflicts with fence-agents-compute" {
+@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli and conflicts with fence-agents-compute and fence-agents-virsh" {
   run dpkg-deb -I "$DEB"
   [ "$status" -eq 0 ]
   grep -qx ' Depends: pacemaker-cli-utils' <<<"$output"
@@ -57,10 +57,10 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   run rpm -qp --requires "$RPM"
   grep -qx 'pacemaker-cli' <<<"$output"
   run rpm -qp --conflicts "$RPM"
-  [ "$output" = fence-agents-compute ]
+  [ "$output" = "$(printf 'fence-agents-compute\nfence-agents-virsh')" ]
 }
 
-@test "the maintainer scripts pass sh -n and divert fence_compute and fence_evacuate as NAME.distrib" {
+@test "the maintainer scripts pass sh -n and divert fence_compute, fence_evacuate and fence_virsh as NAME.distrib" {
   dir="$BATS_TEST_TMPDIR/control"
   dpkg-deb -e "$DEB" "$dir"
   for s in preinst postrm; do
@@ -68,7 +68,7 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
     sh -n "$dir/$s"
     grep -q 'dpkg-divert --package "$PKG" --rename --divert "$f.distrib"' "$dir/$s"
   done
-  grep -q '/usr/sbin/fence_compute /usr/sbin/fence_evacuate' "$dir/preinst"
+  grep -q '/usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_virsh' "$dir/preinst"
   grep -q '^PKG=openstack-ha-agents$' "$dir/preinst"
 }
 

@@ -6,7 +6,7 @@
 #
 # Builds the packages (PKG_COMPRESS=gzip) unless dist/ has them, then checks:
 #  1. apt-get install ./dist/openstack-ha-agents_VERSION_amd64.deb, with fence-agents installed first: its
-#     fence_compute and fence_evacuate are diverted to NAME.distrib, ours are in place;
+#     fence_compute, fence_evacuate and fence_virsh are diverted to NAME.distrib, ours are in place;
 #  2. pcs resource describe ocf:openstack:NovaEvacuate, pcs stonith describe fence_compute, man fence_compute and
 #     man ocf_openstack_NovaEvacuate work;
 #  3. an upgrade to VERSION+test1 keeps the diversions and our agents;
@@ -32,7 +32,7 @@ step "packages the test needs (pacemaker, pcs, fence-agents, man-db, rpm)"
 "${APT[@]}" update >/dev/null
 "${APT[@]}" install --no-install-recommends pacemaker pacemaker-cli-utils pcs fence-agents man-db groff-base rpm \
   >/tmp/install-test-apt.log 2>&1 || { tail -20 /tmp/install-test-apt.log >&2; fail "apt-get install failed"; }
-for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate; do
+for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_virsh; do
   [ -f "$f" ] || fail "fence-agents does not ship $f: nothing to divert"
   dpkg-query -S "$f" | grep -q '^fence-agents' || fail "$f is not fence-agents' file: $(dpkg-query -S "$f" 2>&1)"
 done
@@ -52,7 +52,7 @@ dpkg --compare-versions "$VERSION+test1" gt "$VERSION" || fail "$VERSION+test1 i
 check_installed() {
   local f
   dpkg-query -W -f='${db:Status-Status}' "$NAME" | grep -qx installed || fail "$NAME is not installed"
-  for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate; do
+  for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_virsh; do
     [ "$(dpkg-divert --listpackage "$f")" = "$NAME" ] || fail "$f is not diverted by $NAME: $(dpkg-divert --list "$f")"
     [ "$(dpkg-divert --truename "$f")" = "$f.distrib" ] || fail "$f is diverted to $(dpkg-divert --truename "$f")"
     [ -f "$f.distrib" ] || fail "$f.distrib (fence-agents' copy) is missing"
@@ -73,7 +73,7 @@ out=$(pcs resource describe ocf:openstack:NovaEvacuate 2>&1) || fail "pcs resour
 grep -q 'auth_url' <<<"$out" || fail "pcs resource describe shows no auth_url: $out"
 out=$(pcs stonith describe fence_compute 2>&1) || fail "pcs stonith describe failed: $out"
 grep -q 'record_only' <<<"$out" || fail "pcs stonith describe shows no record_only (fence-agents' agent?): $out"
-for page in fence_compute ocf_openstack_NovaEvacuate fence_evacuate; do
+for page in fence_compute ocf_openstack_NovaEvacuate fence_evacuate fence_virsh; do
   out=$(MANWIDTH=80 man "$page" 2>&1) || fail "man $page failed: $out"
   grep -q 'EXIT STATUS' <<<"$out" || fail "man $page is not ours: $(head -5 <<<"$out")"
   w=$(man --warnings "$page" 2>&1 >/dev/null) && [ -z "$w" ] || fail "man --warnings $page: $w"
@@ -91,7 +91,7 @@ check_installed
 step "dpkg -r restores fence-agents' agents"
 files=$(dpkg -L "$NAME" | while read -r f; do [ -d "$f" ] || echo "$f"; done)
 dpkg -r "$NAME" >/dev/null || fail "dpkg -r failed"
-for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate; do
+for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_virsh; do
   [ -z "$(dpkg-divert --list "$f")" ] || fail "diversion left after dpkg -r: $(dpkg-divert --list "$f")"
   [ -f "$f" ] || fail "$f missing after dpkg -r (fence-agents' copy not restored)"
   [ ! -e "$f.distrib" ] || fail "$f.distrib left after dpkg -r"
@@ -107,7 +107,7 @@ st=$(dpkg-query -W -f='${db:Status-Status}' "$NAME" 2>/dev/null || true)
 if dpkg -L "$NAME" >/dev/null 2>&1; then fail "dpkg -L $NAME still lists files"; fi
 dpkg-divert --list | grep -q "$NAME" && fail "diversions of $NAME left: $(dpkg-divert --list | grep "$NAME")"
 while IFS= read -r f; do
-  case $f in /usr/sbin/fence_compute|/usr/sbin/fence_evacuate) continue ;; esac   # fence-agents' again
+  case $f in /usr/sbin/fence_compute|/usr/sbin/fence_evacuate|/usr/sbin/fence_virsh) continue ;; esac   # fence-agents' again
   [ ! -e "$f" ] || fail "$f left after dpkg -P"
 done <<<"$files"
 for d in /usr/lib/$NAME /usr/lib/ocf/resource.d/openstack /usr/share/doc/$NAME; do

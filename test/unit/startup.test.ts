@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { rmDir, tmpDir } from '../fake/harness';
 
 const ROOT = path.resolve(__dirname, '../..');
-const HEAVY = /node_modules\/node-fetch\/|node_modules\/yaml\/dist\/index\.js|lib\/instance-ha\/evacuate\.ts/;
+const HEAVY = /node_modules\/node-fetch\/|node_modules\/ssh2\/|node_modules\/yaml\/dist\/index\.js|lib\/instance-ha\/evacuate\.ts/;
 let traced: string;
 let dir: string;
 
@@ -40,9 +40,9 @@ describe('start-up', () => {
     expect(initialised(['fence_compute', '-o', 'metadata'])).toContain('lib/core/log.ts');
   });
 
-  for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
+  for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['fence_virsh', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
     ['nova-compute-wait', 'meta-data'], ['cinder-api', 'meta-data'], ['--list']]) {
-    it(`${args.join(' ')} loads no HTTP client, YAML parser or evacuation engine`, () => {
+    it(`${args.join(' ')} loads no HTTP client, SSH client, YAML parser or evacuation engine`, () => {
       expect(initialised(args).filter((m) => HEAVY.test(m))).toEqual([]);
     });
   }

@@ -14,6 +14,10 @@ import { isTrue } from '../../core/text';
 import { poll, sleep } from '../../core/poll';
 import { writeStdout } from '../../core/stdout';
 
+/**
+ * Exit codes. fencing.py defines more (EC_LOGIN_DENIED 3, EC_TIMED_OUT 5, EC_WAITING_ON 6...), but its fail() logs their
+ * message and exits 1 (fence-agents 4.12, Debian 12): every failure is 1.
+ */
 export const EC = { OK: 0, GENERIC: 1, STATUS_OFF: 2 } as const;
 
 export type FenceAction = 'on' | 'off' | 'reboot' | 'status' | 'list' | 'list-status' | 'monitor' | 'metadata' | 'manpage' | 'validate-all';
@@ -60,7 +64,8 @@ export interface FenceContext {
   plug: string;
 }
 
-export interface PlugEntry { plug: string; alias?: string }
+/** status: known from the listing itself (list-status then asks no one per plug) */
+export interface PlugEntry { plug: string; alias?: string; status?: 'on' | 'off' }
 
 export interface FenceHandlers {
   /** checks after the generic ones, for every action but metadata/manpage; throw FenceError */
@@ -83,6 +88,8 @@ export interface FenceAgent {
   vendorUrl?: string;
   /** agent options, in metadata order, placed after "action" */
   options: readonly FenceOpt[];
+  /** agent options placed after the common ones (fencing.py sorts e.g. missing_as_off, use_sudo, sudo_path there) */
+  tailOptions?: readonly FenceOpt[];
   /** overrides of the common options' defaults, by name */
   defaults?: Record<string, string>;
   /** action "on" is used for unfencing */
@@ -129,7 +136,7 @@ const ACTION_OPT = (def: string): FenceOpt => ({ name: 'action', short: 'o', lon
 /** All options of an agent in metadata order, common defaults overridden. */
 export function allOptions(agent: FenceAgent): FenceOpt[] {
   const d = agent.defaults ?? {};
-  const list = [ACTION_OPT(d.action ?? 'reboot'), ...agent.options, ...COMMON_TAIL_OPTS];
+  const list = [ACTION_OPT(d.action ?? 'reboot'), ...agent.options, ...COMMON_TAIL_OPTS, ...(agent.tailOptions ?? [])];
   return list.map((o) => (d[o.name] !== undefined && o.name !== 'action' ? { ...o, default: d[o.name] } : o));
 }
 const keyOf = (o: FenceOpt) => o.key ?? o.name;
@@ -413,7 +420,7 @@ async function dispatch(ctx: FenceContext): Promise<number> {
       for (const p of plugs) {
         if (ctx.action === 'list') lines.push(`${p.plug}${sep}${p.alias ?? ''}`);
         else {
-          const st = h.status ? await h.status({ ...ctx, plug: p.plug }) : 'on';
+          const st = p.status ?? (h.status ? await h.status({ ...ctx, plug: p.plug }) : 'on');
           lines.push(`${p.plug}${sep}${p.alias ?? ''}${sep}${st.toUpperCase()}`);
         }
       }

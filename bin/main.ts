@@ -1,29 +1,13 @@
 /**
  * Entry point of the multi-call binary. The agent to run is chosen from the name the program was started under
  * (basename of argv0: a hard link or symlink named fence_compute, NovaEvacuate, ...), or from the first argument
- * when started as openstack-ha-agents itself ("openstack-ha-agents NovaEvacuate meta-data").
+ * when started as openstack-ha-agents itself ("openstack-ha-agents NovaEvacuate meta-data"). Anything else is the
+ * top-level program (bin/cli.ts: --help, --version, --list, status), loaded only then: agents don't pay for yargs.
  */
 import * as path from 'node:path';
 import { AGENTS } from '../agents/index';
 import type { AgentEntry } from '../lib/runtime/agent';
-import { VERSION } from '../lib/core/version';
-import { writeStdout } from '../lib/core/stdout';
 export const PROGRAM = 'openstack-ha-agents';
-
-function usage(): string {
-  const names = Object.keys(AGENTS).sort();
-  return [
-    `usage: ${PROGRAM} AGENT [ARGS...]`,
-    `       ${PROGRAM} status [--json] [--instances] [--cloud NAME]`,
-    `       ${PROGRAM} --version | --list | --help`,
-    '',
-    'Runs one of the agents below. Installed hard links under the agent names (see README) run them directly.',
-    '"status" shows, per compute host, Nova\'s view, the cluster\'s evacuate attribute and the last evacuation report.',
-    '',
-    ...names.map((n) => `  ${n.padEnd(20)} ${AGENTS[n].kind === 'ocf' ? 'OCF resource agent' : 'fence agent'}: ${AGENTS[n].summary}`),
-    '',
-  ].join('\n');
-}
 
 /**
  * The name the binary was invoked under: the first of argv0, argv[1], argv[0] whose basename is an agent name.
@@ -55,24 +39,9 @@ export async function main(): Promise<number> {
   let agentArgs = args;
   if (!entry) {
     const first = args[0];
-    if (first === '--version' || first === '-V') {
-      writeStdout(`${PROGRAM} ${VERSION} (Node.js ${process.version})\n`);
-      return 0;
-    }
-    if (first === 'status') return (await import('../lib/instance-ha/status.js')).statusCommand(args.slice(1));
-    if (first === '--list') {
-      writeStdout(Object.keys(AGENTS).sort().join('\n') + '\n');
-      return 0;
-    }
-    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
-      writeStdout(usage());
-      return first === undefined ? 2 : 0;
-    }
-    entry = Object.prototype.hasOwnProperty.call(AGENTS, first) ? AGENTS[first] : undefined;
-    if (!entry) {
-      process.stderr.write(`${PROGRAM}: unknown agent '${first}'\n${usage()}`);
-      return 2;
-    }
+    entry = first !== undefined && Object.prototype.hasOwnProperty.call(AGENTS, first) ? AGENTS[first] : undefined;
+    // the top-level program (--help, --version, --list, status...): yargs, loaded here only, never for an agent
+    if (!entry) return (await import('./cli.js')).cli(args);
     agentArgs = args.slice(1);
   }
   return entry.run(agentArgs);

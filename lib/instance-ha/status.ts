@@ -1,5 +1,5 @@
 /**
- * `openstack-ha-agents status [--json] [--cloud NAME] [--reports DIR] [--instances]`: what instance HA sees, per
+ * `openstack-ha-agents status [--json] [--instances] [--cloud NAME] [--reports DIR]` (bin/cli.ts): what instance HA sees, per
  * compute host: Nova's state (up/down), enabled/disabled with the reason (our markers), forced_down, the cluster's
  * `evacuate` node attribute, the instances on the host, and the last evacuation report this node wrote for it.
  * Connection settings come from clouds.yaml (--cloud or OS_CLOUD) or the OS_* variables, as for the openstack CLI.
@@ -35,16 +35,17 @@ export interface StatusDoc {
   hosts: HostStatus[];
 }
 
-const USAGE = `usage: openstack-ha-agents status [--json] [--instances] [--cloud NAME] [--reports DIR]
-
-Shows, per compute host: Nova's state, enabled/disabled (and why), forced_down, the cluster's "evacuate" node
-attribute, its instances and the last evacuation report written on this node. Read-only.
-
-  --json         one JSON document instead of the table
-  --instances    list each instance under its host (table), and each report's instances
-  --cloud NAME   clouds.yaml entry (default: OS_CLOUD, or the OS_* variables)
-  --reports DIR  where the agents write their reports (default: ${reportDir()})
-`;
+/** The options of `openstack-ha-agents status` (parsed by bin/cli.ts, which also prints its --help). */
+export interface StatusOptions {
+  /** one JSON document (StatusDoc) instead of the table */
+  json?: boolean;
+  /** list each instance under its host (table), and each report's instances */
+  instances?: boolean;
+  /** clouds.yaml entry (default: OS_CLOUD, or the OS_* variables) */
+  cloud?: string;
+  /** where the agents write their reports (default: reportDir()) */
+  reports?: string;
+}
 
 export function buildStatus(services: NovaService[], servers: NovaServer[], attrs: AttrValue[] | undefined, reports: EvacuationReport[], attrsProblem?: string): StatusDoc {
   const computes = services.filter((s) => s.binary === 'nova-compute').sort((a, b) => a.host.localeCompare(b.host));
@@ -107,19 +108,8 @@ export function formatStatus(doc: StatusDoc, withInstances: boolean): string {
   return lines.join('\n') + '\n';
 }
 
-export async function statusCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let json = false; let withInstances = false; let cloudName: string | undefined; let dir = reportDir();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--json') json = true;
-    else if (a === '--instances') withInstances = true;
-    else if (a === '--cloud' && i + 1 < args.length) cloudName = args[++i];
-    else if (a.startsWith('--cloud=')) cloudName = a.slice(8);
-    else if (a === '--reports' && i + 1 < args.length) dir = args[++i];
-    else if (a.startsWith('--reports=')) dir = a.slice(10);
-    else if (a === '--help' || a === '-h') { process.stdout.write(USAGE); return 0; }
-    else { process.stderr.write(`status: unknown argument ${a}\n${USAGE}`); return 2; }
-  }
+export async function statusCommand(opts: StatusOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const json = !!opts.json; const withInstances = !!opts.instances; const cloudName = opts.cloud; const dir = opts.reports ?? reportDir();
   const log = new Logger({ tag: 'openstack-ha-agents status', env: {}, stderr: false, debug: false });
   let cloud;
   try {

@@ -37,10 +37,10 @@ setup() { setup_state_dir; }
   [ "$status" -eq 0 ]; [[ "$output" == *'<resource-agent name="NovaCompute"'* ]]
 }
 
-@test "unknown agent name: exit 2 with the list of agents" {
+@test "unknown agent name: exit 2 with the usage and the list of agents" {
   run "$BIN" NoSuchAgent meta-data
   [ "$status" -eq 2 ]
-  [[ "$output" == *"unknown agent 'NoSuchAgent'"* ]]
+  [[ "$output" == *"unknown command or agent 'NoSuchAgent'"* ]]
 }
 
 @test "every metadata validates: OCF against ra-api-1.dtd, fence against metadata.rng" {

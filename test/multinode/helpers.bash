@@ -80,6 +80,10 @@ nova_compute_pids() {
   done
   return 0
 }
+# power_events off|on NODE SINCE_MS: the rig's power switch records ("EPOCH_MS off|on NODE") since SINCE_MS
+power_events() { awk -v w="$1" -v n="$2" -v t="$3" '$2 == w && $3 == n && $1 >= t' "$MN_DIR/power.log" 2>/dev/null; }
+# powered_since off|on NODE SINCE_MS [N]: the switch was worked that way at least N (default 1) times since SINCE_MS
+powered_since() { [ "$(power_events "$1" "$2" "$3" | wc -l)" -ge "${4:-1}" ]; }
 # power_on NODE: as an operator would, through the power device (fence_rig on NODE, run on controller n1)
 power_on() {
   printf 'action=on\nplug=%s\nstate_dir=%s\npower_hook=%s\n' "$1" "$POWER_STATE" "$ROOT/test/rig/multinode/power-hook" | mnx 1 fence_rig
@@ -113,3 +117,15 @@ never_evacuated() {
   out=$(osctl evacuations "$1"); echo "$out"
   while read -r id n; do [ "$n" -eq 0 ] || { echo "$id: $n evacuation records" >&2; return 1; }; done <<<"$out"
 }
+
+# recovered NODE: back in the cluster, nova-compute started there by NovaCompute, Nova has it up, enabled, not forced
+# down, and Placement no longer marks it disabled
+recovered() {
+  wait_for 240 node_is "$1" online
+  wait_for 300 started_on nova-compute "$1"
+  wait_for 120 service_is "$1" 'status=enabled state=up forced_down=false'
+  wait_for 120 placement_is "$1" schedulable
+}
+# first_event FILE EVENT: the first EPOCH_MS of a watch file line whose second field matches EVENT (a regex)
+first_event() { awk -v e="$2" '$2 ~ e {print $1; exit}' "$1"; }
+last_event() { awk -v e="$2" '$2 ~ e {t = $1} END {print t}' "$1"; }

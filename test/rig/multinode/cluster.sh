@@ -8,11 +8,13 @@
 #                           namespaces, the forwarders, the veth
 #   cluster.sh exec N CMD   run CMD inside node N (its network, mounts and host name): pcs, crm_mon, ...
 #   cluster.sh status       crm_mon -1 from node 1
-#   cluster.sh power off|on|status NODE
+#   cluster.sh power off|on|cut|status NODE
 #                           the rig's power switch for node NODE (nN or computeK): off KILLs every process in the
 #                           node's network namespace and takes its link down; on brings the link up and boots the node
-#                           (corosync + pacemakerd, or pacemaker-remoted). test/rig/multinode/power-hook calls it for
-#                           fence_rig from inside a controller.
+#                           (corosync + pacemakerd, or pacemaker-remoted); cut takes only its link down (the node runs
+#                           on, cut off). test/rig/multinode/power-hook calls it for
+#                           fence_rig from inside a controller. Each switch is logged in $MN_DIR/power.log
+#                           ("EPOCH_MS off|on NODE").
 #
 # Compute nodes (MN_COMPUTES=K, default 0): compute1..K, pacemaker_remote nodes (10.250.0.1K, namespaces oha-cK)
 # running pacemaker-remoted only (unpacked by install.sh, as Debian's package conflicts with pacemaker); the cluster adds them with ocf:pacemaker:remote. Their private /etc/nova holds the
@@ -272,6 +274,7 @@ power() { # power off|on|status NODE
   local what=$1 node=$2 ns hif
   ns=$(node_ns "$node"); hif=$(node_hub_if "$node")
   [ -e "/run/netns/$ns" ] || die "no such node: $node"
+  [ "$what" = status ] || echo "$(date +%s%3N) $what $node" >>"$MN_DIR/power.log"   # the switch's own record
   case "$what" in
     off)
       kill_netns "$ns" KILL
@@ -286,8 +289,11 @@ power() { # power off|on|status NODE
         *) node_forwarders "$ns"; start_node "${node#n}" ;;
       esac
       say "power on $node: booting" ;;
+    cut) # the node's link only: it runs on, cut off from the others (a switch port or cable failure)
+      ip -n "$HUB" link set "$hif" down
+      say "link $hif of $node down (its processes run on)" ;;
     status) if node_pid "$node" >/dev/null; then echo on; else echo off; fi ;;
-    *) die "usage: cluster.sh power off|on|status NODE" ;;
+    *) die "usage: cluster.sh power off|on|cut|status NODE" ;;
   esac
 }
 
@@ -401,7 +407,7 @@ case "$cmd" in
   stop) stop ;;
   exec) shift; [ $# -ge 2 ] || die "usage: cluster.sh exec N CMD..."; n=$1; shift; nx "$n" "$@" ;;
   status) nx 1 crm_mon -1 ;;
-  power) shift; [ $# -eq 2 ] || die "usage: cluster.sh power off|on|status NODE"
+  power) shift; [ $# -eq 2 ] || die "usage: cluster.sh power off|on|cut|status NODE"
     MN_NODES=$(cat "$MN_DIR/nodes"); MN_COMPUTES=$(cat "$MN_DIR/computes" 2>/dev/null || echo 0); power "$1" "$2" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# The hard failures of the book's deployment, on the cluster scenario A configured (a-compute-dies.bats runs first):
+#   B  a compute node cut off but alive (link down, processes running): powered off by the fencing before anything
+#      is evacuated
+#   C  two compute nodes fail at once: both evacuated onto the one left
+#   D  the controller running nova-evacuate dies mid-evacuation: it is fenced, nova-evacuate starts on another
+#      controller and takes the claim over; each instance evacuated exactly once
+#   E  the recovered node comes back while its evacuation is still pending: nova-compute does not start until it is over
+# None is triggered with stonith_admin. Each checks exactly-once evacuation in Nova's migration records and records
+# its timeline in $MN_OUT/timings.
+
+load helpers
+
+T="$MN_OUT/B"
+mark() { echo "$1=$(now_ms)" >>"$T.times"; }
+get() { sed -n "s/^$1=//p" "$T.times" | tail -1; }
+setup_file() { rm -f "$MN_OUT"/B.*; }
+teardown() { bg_stop B-watch; bg_stop B-watch2; bg_stop B-attr; }
+
+# timeline NAME IDFILE WATCH: failure -> fenced -> first rebuild -> last ACTIVE elsewhere -> schedulable
+timeline() {
+  local first last
+  first=$(first_event "$3" rebuilding); last=$(last_event "$3" '^ACTIVE@')
+  record "$1: failure -> fenced $(secs "$(get fail)" "$(get fenced)") s; first rebuild seen $(secs "$(get fail)" "${first:-0}") s;" \
+    "last of $(wc -l <"$2") ACTIVE elsewhere $(secs "$(get fail)" "${last:-0}") s; host schedulable again $(secs "$(get fail)" "$(get schedulable)") s"
+}
+
+@test "B cut off but alive: compute3's link goes down, its nova-compute runs on; fenced (powered off) before any evacuation" {
+  osctl boot B-cut compute3 4xm1.evac/cirros >"$T.cut"
+  osctl wait "$T.cut" compute3 240
+  bg_start B-watch osctl watch "$T.cut" compute3 "$T.cut.watch"
+  before=$(nova_compute_pids compute3 | head -1)
+  [ -n "$before" ]
+  mark fail
+  bash "$MN" power cut compute3
+  wait_for 180 fenced_ok compute3
+  mark fenced
+  wait_for 10 powered_since off compute3 "$(get fail)"
+  off=$(power_events off compute3 "$(get fail)" | head -1 | cut -d' ' -f1)
+  # until the power device switched it off, compute3 kept running its nova-compute (the same process)
+  ! running "$before"
+  osctl wait "$T.cut" '!compute3' 300
+  first=$(first_event "$T.cut.watch" rebuilding)
+  echo "power off at $off, first rebuild seen at $first"
+  [ "$first" -gt "$off" ]
+  evacuated_once "$T.cut"
+  recovered compute3
+  osctl schedulable compute3 180
+  mark schedulable
+  mem_sample
+  timeline "M-B cut off but alive" "$T.cut" "$T.cut.watch"
+}
+
+@test "C two compute nodes fail at once: compute1 and compute2 evacuated onto compute3, each server once" {
+  osctl boot C-one compute1 3xm1.evac/cirros >"$T.c1"
+  osctl boot C-two compute2 3xm1.tiny/cirros-evac >"$T.c2"
+  cat "$T.c1" "$T.c2" >"$T.c"
+  osctl wait "$T.c1" compute1 240
+  osctl wait "$T.c2" compute2 240
+  bg_start B-watch osctl watch "$T.c" compute0 "$T.c.watch"   # compute0: no such host, every move is seen
+  mark fail
+  bash "$MN" power off compute1 & bash "$MN" power off compute2; wait
+  wait_for 240 fenced_ok compute1
+  wait_for 240 fenced_ok compute2
+  mark fenced
+  osctl wait "$T.c" compute3 300
+  evacuated_once "$T.c"
+  recovered compute1
+  recovered compute2
+  osctl schedulable compute1 180
+  osctl schedulable compute2 180
+  mark schedulable
+  mem_sample
+  timeline "M-C two computes at once" "$T.c" "$T.c.watch"
+}
+
+@test "D the controller running nova-evacuate dies mid-evacuation: fenced, nova-evacuate moves and takes the claim over" {
+  osctl boot D-ev compute1 8xm1.evac/cirros >"$T.d"
+  osctl wait "$T.d" compute1 300
+  ctl=$(running_on nova-evacuate)
+  [[ "$ctl" =~ ^n[123]$ ]]
+  bg_start B-watch osctl watch "$T.d" compute1 "$T.d.watch"
+  bg_start B-attr attr_watch compute1 "$T.d.attr"
+  mark fail
+  bash "$MN" power off compute1
+  # the claim of the controller running nova-evacuate ("nX@EPOCH") is the start of the evacuation: cut it there
+  wait_for 180 grep -q " $ctl@" "$T.d.attr"
+  mark ctlfail
+  bash "$MN" power off "$ctl"
+  mark fenced
+  wait_for 240 fenced_ok "$ctl"
+  wait_for 240 fenced_ok compute1
+  wait_for 240 bash -c "[ -n \"\$(running_on nova-evacuate)\" ]" 
+  now_on=$(running_on nova-evacuate)
+  osctl wait "$T.d" '!compute1' 420
+  wait_for 180 attr_is compute1 no
+  cat "$T.d.attr"
+  evacuated_once "$T.d"
+  wait_for 240 node_is "$ctl" online
+  recovered compute1
+  osctl schedulable compute1 180
+  mark schedulable
+  mem_sample
+  record "M-D nova-evacuate ran on $ctl, taken over by ${now_on}: controller cut $(secs "$(get fail)" "$(get ctlfail)") s after the compute failure"
+  timeline "M-D controller dies mid-evacuation" "$T.d" "$T.d.watch"
+}
+
+@test "E compute2 comes back while its evacuation is still pending: nova-compute waits until it is over" {
+  osctl boot E-ev compute2 3xm1.evac/cirros >"$T.e"
+  osctl wait "$T.e" compute2 240
+  pcsx resource disable nova-evacuate
+  wait_for 120 bash -c "[ -z \"\$(running_on nova-evacuate)\" ]"
+  bg_start B-attr attr_watch compute2 "$T.e.attr"
+  mark fail
+  bash "$MN" power off compute2
+  wait_for 180 fenced_ok compute2
+  mark fenced
+  wait_for 60 attr_is compute2 yes
+  # the fencing's power-on boots compute2 again; the cluster reconnects (reconnect_interval=60)
+  wait_for 240 node_is compute2 online
+  mark back
+  # back, but its evacuation is pending: NovaCompute holds nova-compute (checked over 20 s)
+  for _ in $(seq 1 20); do
+    [ -z "$(nova_compute_pids compute2)" ]
+    ! started_on nova-compute compute2
+    attr_is compute2 yes
+    sleep 1
+  done
+  mark release
+  pcsx resource enable nova-evacuate
+  osctl wait "$T.e" '!compute2' 300
+  wait_for 120 attr_is compute2 no
+  recovered compute2
+  mark started
+  evacuated_once "$T.e"
+  # nova-compute started only after the evacuation was over (attribute "no")
+  no=$(awk '$2 == "no" {print $1; exit}' "$T.e.attr")
+  first_pid=$(nova_compute_pids compute2 | head -1)
+  started_ms=$(( $(date +%s%3N) - ( $(awk '{print int($1)}' /proc/uptime) - $(awk '{print int($22 / 100)}' "/proc/$first_pid/stat") ) * 1000 ))
+  echo "evacuate=no at $no, nova-compute started about $started_ms"
+  [ "$started_ms" -ge $((no - 1000)) ]
+  osctl schedulable compute2 180
+  mark schedulable
+  mem_sample
+  record "M-E back while pending: compute2 online again $(secs "$(get fail)" "$(get back)") s after failure; held until nova-evacuate" \
+    "was enabled ($(secs "$(get fail)" "$(get release)") s); evacuate=no $(secs "$(get fail)" "$no") s; schedulable $(secs "$(get fail)" "$(get schedulable)") s"
+}

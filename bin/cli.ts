@@ -46,9 +46,13 @@ function statusOptions(y: Argv): Argv {
   return y
     .usage(`usage: ${PROGRAM} status [--json] [--instances] [--cloud NAME] [--reports DIR]\n\n` +
       'Shows, per compute host: Nova\'s state, enabled/disabled (and why), forced_down, the cluster\'s\n' +
-      '"evacuate" node attribute, its instances and the last evacuation report written on this node.\n' +
-      'Read-only: it changes nothing. Connection settings as for the openstack CLI: --cloud, OS_CLOUD or\n' +
-      'the OS_* variables.')
+      '"evacuate" node attribute, its instances and the last evacuation report written on this node;\n' +
+      'and Pacemaker\'s side, from one `crm_mon -1 --output-as=xml --inactive --fence-history=2`: the\n' +
+      'host\'s cluster node (online, offline, unclean, or not a node; remote or member), its last\n' +
+      'fencing (when, which action, by which node; FAILED, pending) and its NovaCompute or\n' +
+      'nova-compute-wait instance (starting: holding nova-compute back; stopped on an online node:\n' +
+      'held). Read-only: it changes nothing. Connection settings as for the openstack CLI: --cloud,\n' +
+      'OS_CLOUD or the OS_* variables.')
     .options({
       json: { type: 'boolean', default: false, description: 'one JSON document instead of the table' },
       instances: { type: 'boolean', default: false, description: 'list each instance under its host (table), and each report\'s instances' },
@@ -69,7 +73,7 @@ function parser(y: Argv): Argv {
       'Runs one of the agents below with its own arguments, as the reference agent takes them. The\n' +
       'installed hard links under the agent names (see the README) run them directly.',
     )
-    .command('status', 'per compute host: Nova\'s view, the evacuate attribute, the last evacuation (read-only)', statusOptions)
+    .command('status', 'per compute host: Nova\'s and Pacemaker\'s view, fencing, the evacuate attribute, the last evacuation (read-only)', statusOptions)
     .command('help [command]', 'this help, or a command\'s')
     .options({
       list: { type: 'boolean', global: false, description: 'the agents\' names, one a line' },

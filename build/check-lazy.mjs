@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = 'bin/main.ts';
-/** modules that only the top-level program may load: bin/cli.ts, yargs, and the packages yargs alone depends on */
-export const LAZY_ONLY = /^bin\/cli\.ts$|(^|\/)node_modules\/(yargs|cliui|y18n|escalade|get-caller-file|string-width|strip-ansi|ansi-regex|wrap-ansi|emoji-regex|get-east-asian-width|ansi-styles)\//;
+/** modules that only the top-level program may load: bin/cli.ts, the status command (with its crm_mon reader), yargs,
+ * and the packages yargs alone depends on */
+export const LAZY_ONLY = /^bin\/cli\.ts$|^lib\/instance-ha\/status\.ts$|^lib\/pacemaker\/crm-mon\.ts$|(^|\/)node_modules\/(yargs|cliui|y18n|escalade|get-caller-file|string-width|strip-ansi|ansi-regex|wrap-ansi|emoji-regex|get-east-asian-width|ansi-styles)\//;
 
 /** the inputs reached from the entry through static imports and require() calls (not import()) */
 export function eagerInputs(meta, entry = ENTRY) {

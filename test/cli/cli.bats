@@ -82,7 +82,11 @@ json_ok() { node -e 'JSON.parse(require("fs").readFileSync(0, "utf8"))'; }
 
 @test "status --json: one JSON document (against the simulator)" {
   start_fake
-  export PATH="$ROOT/test/fake/bin:$PATH" ATTRD_FAKE_DIR="$BATS_TEST_TMPDIR/attrd"
+  # crm_mon: a stand-in printing Pacemaker 2.1.5's XML for pacemaker_remote compute nodes (test/fixtures/crm_mon)
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  printf '#!/bin/sh\necho "$*" >"%s/crm_mon.args"\ncat "%s"\n' "$BATS_TEST_TMPDIR" "$ROOT/test/fixtures/crm_mon/remote-computes.xml" >"$BATS_TEST_TMPDIR/bin/crm_mon"
+  chmod +x "$BATS_TEST_TMPDIR/bin/crm_mon"
+  export PATH="$BATS_TEST_TMPDIR/bin:$ROOT/test/fake/bin:$PATH" ATTRD_FAKE_DIR="$BATS_TEST_TMPDIR/attrd"
   run --separate-stderr env OS_AUTH_URL="$AUTH_URL" OS_USERNAME=admin OS_PASSWORD=admin OS_PROJECT_NAME=admin OS_INTERFACE=public \
     OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default "$BIN" status --json --reports "$BATS_TEST_TMPDIR/reports"
   stop_fake
@@ -91,7 +95,11 @@ json_ok() { node -e 'JSON.parse(require("fs").readFileSync(0, "utf8"))'; }
   json_ok <<<"$output"
   node -e '
     const d = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    if (!Array.isArray(d.hosts) || d.hosts.length < 3 || typeof d.computeServices !== "number") throw new Error("bad doc");' <<<"$output"
+    if (!Array.isArray(d.hosts) || d.hosts.length < 3 || typeof d.computeServices !== "number") throw new Error("bad doc");
+    const c = (h) => d.hosts.find((x) => x.host === h).cluster;
+    if (d.clusterUnavailable || c("compute2").state !== "unclean" || c("compute2").type !== "remote" || !c("compute2").lastFencingFailed
+      || c("compute3").novaCompute[0].state !== "starting" || !c("compute3").novaCompute[0].holding) throw new Error("bad cluster side");' <<<"$output"
+  [ "$(cat "$BATS_TEST_TMPDIR/crm_mon.args")" = '-1 --output-as=xml --inactive --fence-history=2' ]
   # --cloud=NAME and --cloud NAME are both taken (an unknown cloud is the command's error, 1, not a usage error)
   run --separate-stderr env OS_CLIENT_CONFIG_FILE=/nonexistent "$BIN" status --cloud=nosuchcloud --json
   [ "$status" -eq 1 ]; [[ "$stderr" == *status:* ]]; [ -z "$output" ]

@@ -128,7 +128,8 @@ PY
   run "$BIN" status
   echo "$output"
   [ "$status" -eq 0 ]
-  [[ "$(echo "$output" | grep '^compute2 ')" =~ ^compute2\ +down\ +disabled\ +yes\ +no\ +0\ +.*evacuated.*\(verified\)$ ]]
+  # (then Pacemaker's four columns: "?" without a cluster, as here)
+  [[ "$(echo "$output" | grep '^compute2 ')" =~ ^compute2\ +down\ +disabled\ +yes\ +no\ +.*\ 0\ +.*evacuated.*\(verified\)$ ]]
   [[ "$output" == *"compute2: disabled: openstack-ha-agents: evacuated "*" verified since "* ]]
   run "$BIN" status --json
   [ "$status" -eq 0 ]

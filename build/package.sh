@@ -7,7 +7,8 @@
 #
 #   dist/openstack-ha-agents_VERSION_amd64.deb       dpkg-deb; Depends: pacemaker-cli-utils; maintainer scripts in
 #                                                    packaging/ divert fence-agents' fence_compute, fence_evacuate, fence_virsh
-#   dist/openstack-ha-agents-VERSION.x86_64.rpm      rpmbuild (Debian's rpm package); Conflicts: fence-agents-compute
+#   dist/openstack-ha-agents-VERSION.x86_64.rpm      rpmbuild (Debian's rpm package); Conflicts: fence-agents-compute,
+#                                                    fence-agents-virsh
 Conflicts: fence-agents-virsh
 #
 # Needs: dpkg-deb, rpmbuild, gzip (bash test/package/deps.sh installs them, as root). Reproducible: file dates are

@@ -48,7 +48,7 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   dpkg-deb -c "$DEB" | grep -q '^h.* ./usr/sbin/fence_compute link to '
 }
 
-@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli and conflicts with fence-agents-compute" {
+@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli, conflicts with fence-agents-compute and -virsh" {
   run dpkg-deb -I "$DEB"
   [ "$status" -eq 0 ]
   grep -qx ' Depends: pacemaker-cli-utils' <<<"$output"
@@ -57,10 +57,10 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   run rpm -qp --requires "$RPM"
   grep -qx 'pacemaker-cli' <<<"$output"
   run rpm -qp --conflicts "$RPM"
-  [ "$output" = fence-agents-compute ]
+  [ "$output" = "$(printf 'fence-agents-compute\nfence-agents-virsh')" ]
 }
 
-@test "the maintainer scripts pass sh -n and divert fence_compute, fence_evacuate and their man pages as NAME.distrib" {
+@test "the maintainer scripts pass sh -n and divert fence_compute, fence_evacuate, fence_virsh and their man pages as NAME.distrib" {
   dir="$BATS_TEST_TMPDIR/control"
   dpkg-deb -e "$DEB" "$dir"
   for s in preinst postrm; do
@@ -89,10 +89,10 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
     [ "$(cat "$r/usr/sbin/$a.distrib")" = "fence-agents $a" ] && [ ! -e "$r/usr/sbin/$a" ]
     [ -e "$r/usr/share/man/man8/$a.distrib.8.gz" ] && [ ! -e "$r/usr/share/man/man8/$a.8.gz" ]
   done
-  # an upgrade (new preinst upgrade, old postrm upgrade) keeps the four diversions
+  # an upgrade (new preinst upgrade, old postrm upgrade) keeps the six diversions
   sh -e "$r/ctl/preinst" upgrade 0.0.1
   sh -e "$r/ctl/postrm" upgrade 0.0.2
-  [ "$(dpkg-divert --list | grep -c 'by openstack-ha-agents$')" -eq 4 ]
+  [ "$(dpkg-divert --list | grep -c 'by openstack-ha-agents$')" -eq 6 ]
   sh -e "$r/ctl/postrm" remove
   [ -z "$(dpkg-divert --list)" ]
   for a in fence_compute fence_evacuate fence_virsh; do

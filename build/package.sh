@@ -9,7 +9,6 @@
 #                                                    packaging/ divert fence-agents' fence_compute, fence_evacuate, fence_virsh
 #   dist/openstack-ha-agents-VERSION.x86_64.rpm      rpmbuild (Debian's rpm package); Conflicts: fence-agents-compute,
 #                                                    fence-agents-virsh
-Conflicts: fence-agents-virsh
 #
 # Needs: dpkg-deb, rpmbuild, gzip (bash test/package/deps.sh installs them, as root). Reproducible: file dates are
 # SOURCE_DATE_EPOCH, by default the date of the last commit.

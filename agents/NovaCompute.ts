@@ -17,7 +17,7 @@ import { serviceAgent, type ServiceDef, type Health } from '../lib/daemon/engine
 import { localNodeName } from '../lib/pacemaker/index';
 import {
   OCF_CLOUD_PARAMS, HOLD_PARAMS, MARKER, cloudParamsFromOcf, validateOcfCloud, validateHold, holdUntil, waitForEvacuation,
-  settleAndUnfence, markUnfence, pendingUnfence, finishPendingUnfence, novaHostName, novaHostProblem, novaConfDir,
+  settleAndUnfence, renewLostRequest, markUnfence, pendingUnfence, finishPendingUnfence, novaHostName, novaHostProblem, novaConfDir,
 } from '../lib/instance-ha/index';
 import { openCloud, type NovaService } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
@@ -68,9 +68,10 @@ async function hold(ctx: OcfContext): Promise<void> {
       ctx.log.info(`Nova has no nova-compute service on ${host} yet: nothing to unfence`);
       return;
     }
-    if (!waited && !fenced(svc)) return;
+    const renewed = await renewLostRequest(ctx, node, host, svc, until);
+    if (!waited && !renewed && !fenced(svc)) return;
     // Nova keeps forced_down until nova-compute has run again: the start's readiness check, or the monitor, finishes
-    markUnfence(unfenceFile(ctx), host, await settleAndUnfence(ctx, cloud, host, svc, { waited, until, node }));
+    markUnfence(unfenceFile(ctx), host, await settleAndUnfence(ctx, cloud, host, svc, { waited: waited || renewed, until, node }));
   } finally {
     cloud.close();
   }

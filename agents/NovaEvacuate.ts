@@ -34,6 +34,28 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
 }
 
 /**
+ * Stop: hand this node's claims back ("node@epoch" → "yes"), so that the node nova-evacuate moves to takes them at
+ * its first monitor instead of deferring to a live claim for CLAIM_STALE_SECONDS. Pacemaker moves the resource
+ * whenever placement changes (a fenced compute node's connection resource moving is enough) and kills an evacuation
+ * in progress with the monitor; what was already accepted there is found in progress and not asked again. Best
+ * effort: attrd not answering must not fail the stop.
+ */
+async function releaseClaims(ctx: OcfContext): Promise<void> {
+  try {
+    const me = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
+    const attrd = new Attrd();
+    for (const a of await attrd.queryAll(EVACUATE_ATTR)) {
+      const st = parseEvacState(a.value);
+      if (st.kind !== 'claimed' || st.by !== me) continue;
+      await attrd.update(EVACUATE_ATTR, a.host, 'yes');
+      ctx.log.info(`Released this node's claim on the evacuation of ${a.host} (evacuate=yes again) for the next node`);
+    }
+  } catch (e) {
+    ctx.log.warn(`could not release this node's evacuation claims: ${(e as Error).message}`);
+  }
+}
+
+/**
  * The policy, with the verification deadline kept inside what is left of Pacemaker's monitor timeout: a quarter of
  * it (at most 30 s) is kept for the attribute update after the verification, which ends by then however long the
  * evacuation requests before it took.
@@ -165,6 +187,7 @@ export const definition: OcfAgent = {
       return OCF.SUCCESS;
     },
     async stop(ctx) {
+      await releaseClaims(ctx);
       removeStateFile(stateFile(ctx));
       return OCF.SUCCESS;
     },

@@ -10,7 +10,7 @@ import { runOcf, OCF, OcfError, stateFile, removeStateFile, type OcfAgent, type 
 import { localNodeName } from '../lib/pacemaker/index';
 import {
   OCF_CLOUD_PARAMS, HOLD_PARAMS, cloudParamsFromOcf, validateOcfCloud, validateHold, resolveNovaHost, holdUntil,
-  waitForEvacuation, settleAndUnfence, markUnfence, finishPendingUnfence,
+  waitForEvacuation, settleAndUnfence, renewLostRequest, markUnfence, finishPendingUnfence,
 } from '../lib/instance-ha/index';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
@@ -27,7 +27,9 @@ async function start(ctx: OcfContext): Promise<number> {
   const services = await cloud.nova().listServices({ binary: 'nova-compute' });
   const host = resolveNovaHost(services, node, ctx.str('domain') || undefined);
   if (!host) throw new OcfError(OCF.ERR_GENERIC, `Nova has no nova-compute service for ${node}`);
-  const r = await settleAndUnfence(ctx, cloud, host, services.find((s) => s.host === host), { waited, until, node });
+  const svc = services.find((s) => s.host === host);
+  const renewed = await renewLostRequest(ctx, node, host, svc, until);
+  const r = await settleAndUnfence(ctx, cloud, host, svc, { waited: waited || renewed, until, node });
   // when Nova keeps the host forced down, or unschedulable, until nova-compute has restarted, the monitor finishes
   markUnfence(stateFile(ctx), host, r);
   return OCF.SUCCESS;

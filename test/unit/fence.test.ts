@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { runFence, parseStdin, parseArgv, metadataXml, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext } from '../../lib/runtime/fence/index';
+import { runFence, parseStdin, parseArgv, metadataXml, actionOnly, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext } from '../../lib/runtime/fence/index';
 import { capture } from './capture';
 
 function agent(seen: FenceContext[] = [], power: { state: 'on' | 'off' } = { state: 'on' }): FenceAgent {
@@ -140,6 +140,27 @@ describe('fence runtime: actions and exit codes', () => {
     const r = await capture(() => runFence(agent(), ['-o', 'manpage']));
     expect(r.result).toBe(0);
     expect(r.stdout).toContain('.TH FENCE_TEST 8');
+  });
+});
+
+describe('fence runtime: metadata without the argv parser', () => {
+  it('argv that is only an action: -o ACTION, --action ACTION, --action=ACTION', () => {
+    expect(actionOnly(['-o', 'metadata'])).toBe('metadata');
+    expect(actionOnly(['--action', 'off'])).toBe('off');
+    expect(actionOnly(['--action=metadata'])).toBe('metadata');
+    for (const argv of [[], ['-o'], ['-ometadata'], ['-o', 'metadata', '-v'], ['--action', 'metadata', '--plug=x'], ['-n', 'metadata']]) {
+      expect(actionOnly(argv)).toBeUndefined();
+    }
+  });
+  it('its output is that of the parsed path, for every spelling', async () => {
+    const want = (await capture(() => runFence(agent(), ['-o', 'metadata', '-q']))).stdout;
+    expect(want).toBe(metadataXml(agent()));
+    for (const argv of [['-o', 'metadata'], ['--action', 'METADATA'], ['--action=metadata']]) {
+      const r = await capture(() => runFence(agent(), argv));
+      expect(r.result).toBe(0);
+      expect(r.stdout).toBe(want);
+      expect(r.stderr).toBe('');
+    }
   });
 });
 

@@ -104,6 +104,26 @@ describe('monitors when attrd cannot be reached', () => {
     });
   }
 
+  it("NovaEvacuate: stop hands this node's claims back (yes), leaves other nodes' claims and finished hosts alone", async () => {
+    process.env.PATH = attrdPath.working();
+    const now = Math.floor(Date.now() / 1000);
+    attr('compute1', `node-a@${now}`);
+    attr('compute2', `node-b@${now}`);
+    attr('compute3', 'no');
+    expect(await run(novaEvacuate, 'start')).toBe(OCF.SUCCESS);
+    expect(await run(novaEvacuate, 'stop')).toBe(OCF.SUCCESS);
+    expect(attr('compute1')).toContain('value="yes"');
+    expect(attr('compute2')).toContain(`value="node-b@${now}"`);
+    expect(attr('compute3')).toContain('value="no"');
+    expect(logText()).toMatch(/Released this node's claim on the evacuation of compute1/);
+    // attrd not answering does not fail the stop
+    expect(await run(novaEvacuate, 'start')).toBe(OCF.SUCCESS);
+    process.env.PATH = attrdPath.failing();
+    expect(await run(novaEvacuate, 'stop')).toBe(OCF.SUCCESS);
+    expect(logText()).toMatch(/could not release this node's evacuation claims/);
+    process.env.PATH = saved.PATH;
+  });
+
   it('NovaEvacuate: once attrd answers again, the next monitor evacuates the flagged host', async () => {
     fake.state.addServers('compute2', 3, { flavor: 'm1.evacuable' });
     const onCompute2 = () => fake.state.servers.filter((s) => s.host === 'compute2').length;

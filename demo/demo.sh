@@ -68,7 +68,10 @@ run pcs resource create nova-evacuate ocf:openstack:NovaEvacuate auth_url="$AUTH
 for _ in $(seq 1 600); do crm_mon -1 | grep -q "nova-evacuate.*Started" && break; sleep 0.2; done
 crm_mon -1 | sed -n '/Full List of Resources/,$p' | sed 's/^/   /'
 
-say "compute2 fails: its nova-compute dies, Pacemaker fences it (power device, then fence-nova)"
+say "compute2 fails: its nova-compute dies; the fencing (power device, then fence-nova) is triggered by hand here"
+echo "   (this quick demo runs one cluster node and simulated compute hosts, so nothing could notice the failure: the"
+echo "   demo calls stonith_admin --fence compute2. npm run test:multinode shows Pacemaker finding and fencing a lost"
+echo "   pacemaker_remote compute node by itself, on the real OpenStack rig; see the README)"
 T0=$(date +%s%3N)
 post kill '{"host":"compute2"}'
 echo "[  0.0 s] compute2 fails"

@@ -61,7 +61,9 @@ timeline() {
   bg_start B-watch osctl watch "$T.c" compute0 "$T.c.watch"   # compute0: no such host, every move is seen
   f1=$(fence_count compute1); f2=$(fence_count compute2)
   mark fail
-  bash "$MN" power off compute1 & bash "$MN" power off compute2; wait
+  bash "$MN" power off compute1 & off1=$!
+  bash "$MN" power off compute2
+  wait "$off1"   # not a bare wait: the watcher runs in the background too
   wait_for 240 fenced_more compute1 "$f1"
   wait_for 240 fenced_more compute2 "$f2"
   mark fenced

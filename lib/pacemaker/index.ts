@@ -3,7 +3,7 @@
  * OCF_RESKEY_CRM_meta_on_node removed from its environment: with it set (as it is inside a resource agent),
  * Pacemaker 2.1.5's attrd_updater -A/-Q answers for the local node only, which blinds an agent to the others.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 
 export interface RunResult { code: number; stdout: string; stderr: string }
 
@@ -11,7 +11,7 @@ export class PacemakerError extends Error {
   constructor(message: string, readonly result?: RunResult) { super(message); }
 }
 
-const DEFAULT_TIMEOUT_MS = 15000;
+export const DEFAULT_TIMEOUT_MS = 15000;
 
 function cleanEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
@@ -39,6 +39,23 @@ export function run(cmd: string, args: string[], opts: { timeoutMs?: number; env
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       });
   });
+}
+
+/**
+ * run(), synchronously (spawnSync: no pipes-and-streams machinery, no event loop turn), for a process that has nothing
+ * else to do meanwhile, such as an idle monitor: the timeout kills the tool (SIGKILL) and closes its pipes, so a
+ * hanging tool (or a child of it holding the pipes open) cannot hold the caller past it.
+ */
+export function runSync(cmd: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): RunResult {
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const r = spawnSync(cmd, args, {
+    timeout, env: cleanEnv(opts.env ?? process.env), killSignal: 'SIGKILL', maxBuffer: 16 << 20, encoding: 'utf8',
+  });
+  const code = (r.error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') throw new PacemakerError(`${cmd} not found (is Pacemaker installed?)`);
+  if (code === 'ETIMEDOUT') throw new PacemakerError(`${cmd} ${args.join(' ')} timed out after ${timeout} ms`);
+  // as execFile: another spawn error or a kill (output over maxBuffer) is exit code 1
+  return { code: r.error || r.status === null ? 1 : r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 export interface AttrValue { name: string; host: string; value: string }
@@ -75,7 +92,15 @@ export class Attrd {
 
   /** Values of the attribute for every node that has it. */
   async queryAll(name: string): Promise<AttrValue[]> {
-    const r = await run('attrd_updater', ['-n', name, '-QA'], this.opts);
+    return this.allResult(name, await run('attrd_updater', ['-n', name, '-QA'], this.opts));
+  }
+
+  /** queryAll, synchronously (runSync): for a monitor that has nothing else to do while attrd_updater runs */
+  queryAllSync(name: string): AttrValue[] {
+    return this.allResult(name, runSync('attrd_updater', ['-n', name, '-QA'], this.opts));
+  }
+
+  private allResult(name: string, r: RunResult): AttrValue[] {
     if (r.code !== 0) {
       if (isMissing(r)) return [];
       throw new PacemakerError(`attrd_updater -QA -n ${name} failed (${r.code}): ${r.stderr.trim()}`, r);

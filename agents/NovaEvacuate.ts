@@ -10,7 +10,7 @@
  */
 import type { AgentEntry } from '../lib/runtime/agent';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
-import { Attrd, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
+import { Attrd, DEFAULT_TIMEOUT_MS, EVACUATE_ATTR, CLAIM_STALE_SECONDS, parseEvacState, localNodeName, type AttrValue } from '../lib/pacemaker/index';
 import { OCF_CLOUD_PARAMS, OCF_EVACUATION_PARAMS, cloudParamsFromOcf, validateOcfCloud, resolveNovaHost, evacuationPolicy, evacuationPolicyProblem, reportDir } from '../lib/instance-ha/index';
 import { openCloud } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
@@ -76,10 +76,15 @@ export function boundedPolicy(ctx: OcfContext) {
 /**
  * The evacuate attributes, or undefined when attrd cannot be reached (outside a running cluster, attrd restarting):
  * like an unreachable Keystone, that is no reason to stop the resource; the next monitor reads them again.
+ * Read synchronously (the monitor has nothing else to do meanwhile, and an idle monitor is only this read: no child
+ * process streams to set up), with attrd_updater's usual timeout kept 2 s inside the monitor's own: a hanging
+ * attrd_updater is killed and reported as attrd not answering before Pacemaker would time the monitor out.
  */
-async function readEvacuateAttrs(ctx: OcfContext, attrd: Attrd): Promise<AttrValue[] | undefined> {
+function readEvacuateAttrs(ctx: OcfContext): AttrValue[] | undefined {
+  const left = ctx.remaining();
+  const timeoutMs = left === undefined ? DEFAULT_TIMEOUT_MS : Math.max(500, Math.min(DEFAULT_TIMEOUT_MS, Math.floor(left * 1000) - 2000));
   try {
-    return await attrd.queryAll(EVACUATE_ATTR);
+    return new Attrd({ timeoutMs }).queryAllSync(EVACUATE_ATTR);
   } catch (e) {
     ctx.log.warn(`cannot read the ${EVACUATE_ATTR} attributes (is attrd running?): ${(e as Error).message}; will retry at the next monitor`);
     return undefined;
@@ -88,13 +93,13 @@ async function readEvacuateAttrs(ctx: OcfContext, attrd: Attrd): Promise<AttrVal
 
 async function monitor(ctx: OcfContext): Promise<number> {
   if (!fs.existsSync(stateFile(ctx))) return OCF.NOT_RUNNING;
-  const attrd = new Attrd();
-  const attrs = await readEvacuateAttrs(ctx, attrd);
+  const attrs = readEvacuateAttrs(ctx);
   if (!attrs) return OCF.SUCCESS;
   const me = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
   const todo = hostsToEvacuate(attrs, me, Math.floor(Date.now() / 1000), ctx.log);
   if (todo.length === 0 && ctx.checkLevel < 10) return OCF.SUCCESS;
 
+  const attrd = new Attrd();
   const cloud = openCloud(cloudParamsFromOcf(ctx), ctx.log);
   let services;
   try {

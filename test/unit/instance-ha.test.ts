@@ -1,5 +1,8 @@
-import { describe, it, expect } from 'vitest';
-import { parseAttrdOutput, parseEvacState } from '../../lib/pacemaker/index';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseAttrdOutput, parseEvacState, spawnSyncText, runSync, Attrd, PacemakerError } from '../../lib/pacemaker/index';
+import { tmpDir, rmDir } from '../fake/harness';
 import { hostsToEvacuate } from '../../agents/NovaEvacuate';
 import { resolveNovaHost, hostNames, computeState, missingCredentials } from '../../lib/instance-ha/index';
 import type { NovaService } from '../../lib/openstack/index';
@@ -37,6 +40,56 @@ describe('attrd_updater output and the evacuate protocol', () => {
       { name: 'evacuate', host: 'c6', value: '' },
     ];
     expect(hostsToEvacuate(attrs, 'ctl1', now)).toEqual(['c1', 'c3', 'c4']);
+  });
+});
+
+// the idle monitor's attrd_updater -QA (runSync) goes through Node's spawn_sync binding, child_process.spawnSync where
+// the binding is not available: both give the same outcomes
+describe('synchronous runs of the Pacemaker tools', () => {
+  let dir: string;
+  const script = (name: string, body: string) => {
+    fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return path.join(dir, name);
+  };
+  beforeAll(() => { dir = tmpDir(); });
+  afterAll(() => rmDir(dir));
+
+  for (const via of ['binding', 'child_process'] as const) {
+    it(`${via}: exit status, stdout, stderr and the environment`, () => {
+      const cmd = script('out', 'printf "a=%s é\\n" "$A"; echo err >&2; exit 3');
+      expect(spawnSyncText(cmd, [], { PATH: '/usr/bin:/bin', A: 'x' }, 5000, via)).toEqual({ status: 3, stdout: 'a=x é\n', stderr: 'err\n' });
+      expect(spawnSyncText('/bin/echo', ['-n', 'b c'], {}, 5000, via)).toEqual({ status: 0, stdout: 'b c', stderr: '' });
+    });
+
+    it(`${via}: a missing command is ENOENT, found on the PATH given`, () => {
+      expect(spawnSyncText('no-such-tool-oha', [], { PATH: '/usr/bin:/bin' }, 5000, via).error).toBe('ENOENT');
+      expect(spawnSyncText('out', [], { PATH: dir }, 5000, via).status).toBe(3);
+    });
+
+    it(`${via}: a hanging command (its child holding the pipes) is killed at the timeout: ETIMEDOUT`, () => {
+      const pidFile = path.join(dir, `sleep-${via}.pid`);
+      const cmd = script(`hang-${via}`, `echo started; sleep 60 & echo $! >${pidFile}; wait`);
+      const t0 = Date.now();
+      try {
+        const r = spawnSyncText(cmd, [], {}, 700, via);
+        expect(r.error).toBe('ETIMEDOUT');
+        expect(r.status).toBeNull();
+        expect(Date.now() - t0).toBeLessThan(3000);
+      } finally {
+        try { process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+      }
+    });
+  }
+
+  it('runSync: attrd_updater missing, timing out, refusing; Attrd.queryAllSync parses its answer', () => {
+    expect(() => runSync('no-such-tool-oha', [])).toThrow(/not found \(is Pacemaker installed\?\)/);
+    const hang = script('hang-exec', 'exec sleep 60');
+    expect(() => runSync(hang, ['-x'], { timeoutMs: 300 })).toThrow(new PacemakerError(`${hang} -x timed out after 300 ms`));
+    expect(runSync(script('fail', 'echo no >&2; exit 102'), [])).toEqual({ code: 102, stdout: '', stderr: 'no\n' });
+    script('attrd_updater', `[ "$*" = "-n evacuate -QA" ] || exit 64; [ -z "$OCF_RESKEY_CRM_meta_on_node" ] || exit 65
+echo 'name="evacuate" host="c1" value="yes"'; echo 'name="other" host="c2" value="no"'`);
+    const env = { PATH: `${dir}:/usr/bin:/bin`, OCF_RESKEY_CRM_meta_on_node: 'ctl1' };
+    expect(new Attrd({ env }).queryAllSync('evacuate')).toEqual([{ name: 'evacuate', host: 'c1', value: 'yes' }]);
   });
 });
 

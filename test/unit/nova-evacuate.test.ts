@@ -104,6 +104,26 @@ describe('monitors when attrd cannot be reached', () => {
     });
   }
 
+  it('NovaEvacuate: a hanging attrd_updater is killed inside the monitor timeout; the monitor returns 0 and warns', async () => {
+    expect(await run(novaEvacuate, 'start')).toBe(OCF.SUCCESS);
+    // it never answers, and its child holds the output pipes open after it is killed
+    fs.mkdirSync(path.join(dir, 'hang-bin'));
+    const pidFile = path.join(dir, 'sleep.pid');
+    fs.writeFileSync(path.join(dir, 'hang-bin', 'attrd_updater'), `#!/bin/sh\nsleep 60 &\necho $! >${pidFile}\nwait\n`, { mode: 0o755 });
+    process.env.PATH = path.join(dir, 'hang-bin') + ':/usr/bin:/bin';
+    env.OCF_RESKEY_CRM_meta_timeout = '4000';
+    try {
+      const t0 = Date.now();
+      expect(await run(novaEvacuate, 'monitor')).toBe(OCF.SUCCESS);
+      const took = Date.now() - t0;
+      expect(took).toBeLessThan(4000);
+      expect(took).toBeGreaterThanOrEqual(1900); // attrd_updater had the monitor's timeout less 2 s
+      expect(logText()).toMatch(/WARNING: cannot read the evacuate attributes .*timed out after 2\d{3} ms.*next monitor/);
+    } finally {
+      try { process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+    }
+  }, 10000);
+
   it("NovaEvacuate: stop hands this node's claims back (yes), leaves other nodes' claims and finished hosts alone", async () => {
     process.env.PATH = attrdPath.working();
     const now = Math.floor(Date.now() / 1000);

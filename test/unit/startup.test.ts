@@ -83,6 +83,34 @@ describe('start-up', () => {
     });
   }
 
+  // the idle monitor of a running NovaEvacuate (its state file present, the stand-in attrd_updater answering "no evacuate
+  // attribute") only reads the evacuate attributes: attrd_updater run through Node's spawn_sync binding (lib/pacemaker
+  // runSync), without loading child_process (and net, dgram...): 3 MiB of RSS in the single executable
+  it('NovaEvacuate monitor (idle, running) loads neither the heavy modules nor child_process, http, crypto', () => {
+    const rsc = path.join(dir, 'rsc-running');
+    fs.mkdirSync(rsc, { recursive: true });
+    fs.writeFileSync(path.join(rsc, 'nova-evacuate.active'), '');
+    const env = {
+      PATH: `${path.join(ROOT, 'test/fake/bin')}:/usr/bin:/bin`, ATTRD_FAKE_DIR: path.join(dir, 'attrd'), HA_RSCTMP: rsc,
+      OCF_ROOT: '/usr/lib/ocf', OCF_RESOURCE_INSTANCE: 'nova-evacuate', OCF_RESKEY_CRM_meta_on_node: 'node1',
+      OCF_RESKEY_CRM_meta_interval: '10000', OCF_RESKEY_CRM_meta_timeout: '20000', OCF_RESKEY_auth_url: 'http://127.0.0.1:9/v3',
+      OCF_RESKEY_username: 'admin', OCF_RESKEY_password: 'secret', OCF_RESKEY_tenant_name: 'admin',
+    };
+    expect(initialised(['NovaEvacuate', 'monitor'], env).filter((m) => HEAVY.test(m))).toEqual([]);
+    const preload = path.join(dir, 'builtins.cjs');
+    fs.writeFileSync(preload, 'process.on("exit",()=>process.stderr.write("BUILTINS "+process.moduleLoadList.join(",")+"\\n"))');
+    const r = spawnSync(process.execPath, ['-r', preload, path.join(ROOT, 'dist/openstack-ha-agents.cjs'), 'NovaEvacuate', 'monitor'], {
+      encoding: 'utf8', env: { ...env, HOME: dir, HA_LOGFILE: path.join(dir, 'idle.log') },
+    });
+    expect(r.status, r.stderr).toBe(0); // (and it did read the attributes: no warning logged)
+    expect(fs.existsSync(path.join(dir, 'idle.log')) ? fs.readFileSync(path.join(dir, 'idle.log'), 'utf8') : '').not.toMatch(/WARNING|ERROR/);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('BUILTINS ')) ?? '';
+    const loaded = line.slice(9).split(',').filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+    expect(loaded).toContain('fs');
+    // (not net: this preload's process.stderr, a pipe here, is a net.Socket)
+    expect(loaded.filter((m) => ['child_process', 'dgram', 'http', 'https', 'tls', 'crypto', 'zlib'].includes(m))).toEqual([]);
+  });
+
   it('a clouds.yaml is parsed with the yaml package, loaded then', () => {
     fs.mkdirSync(path.join(dir, 'openstack'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'openstack', 'clouds.yaml'),

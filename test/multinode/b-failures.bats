@@ -16,6 +16,8 @@ mark() { echo "$1=$(now_ms)" >>"$T.times"; }
 get() { sed -n "s/^$1=//p" "$T.times" | tail -1; }
 setup_file() { rm -f "$MN_OUT"/B.*; }
 teardown() { bg_stop B-watch; bg_stop B-watch2; bg_stop B-attr; }
+evacuator_running() { [ -n "$(running_on nova-evacuate)" ]; }
+evacuator_stopped() { [ -z "$(running_on nova-evacuate)" ]; }
 
 # timeline NAME IDFILE WATCH: failure -> fenced -> first rebuild -> last ACTIVE elsewhere -> schedulable
 timeline() {
@@ -31,11 +33,10 @@ timeline() {
   bg_start B-watch osctl watch "$T.cut" compute3 "$T.cut.watch"
   before=$(nova_compute_pids compute3 | head -1)
   [ -n "$before" ]
-  fences=$(fence_count compute3)
   mark fail
   bash "$MN" power cut compute3
-  wait_for 180 fenced_more compute3 "$fences"
-  mark fenced
+  wait_for 180 fenced_since compute3 "$(get fail)"
+  echo "fenced=$(fenced_at "compute3" "$(get fail)")" >>"$T.times"
   wait_for 10 powered_since off compute3 "$(get fail)"
   off=$(power_events off compute3 "$(get fail)" | head -1 | cut -d' ' -f1)
   # until the power device switched it off, compute3 kept running its nova-compute (the same process)
@@ -59,14 +60,13 @@ timeline() {
   osctl wait "$T.c1" compute1 240
   osctl wait "$T.c2" compute2 240
   bg_start B-watch osctl watch "$T.c" compute0 "$T.c.watch"   # compute0: no such host, every move is seen
-  f1=$(fence_count compute1); f2=$(fence_count compute2)
   mark fail
   bash "$MN" power off compute1 & off1=$!
   bash "$MN" power off compute2
   wait "$off1"   # not a bare wait: the watcher runs in the background too
-  wait_for 240 fenced_more compute1 "$f1"
-  wait_for 240 fenced_more compute2 "$f2"
-  mark fenced
+  wait_for 240 fenced_since compute1 "$(get fail)"
+  wait_for 240 fenced_since compute2 "$(get fail)"
+  echo "fenced=$(fenced_at compute2 "$(get fail)")" >>"$T.times"
   osctl wait "$T.c" compute3 300
   evacuated_once "$T.c"
   recovered compute1
@@ -85,17 +85,16 @@ timeline() {
   [[ "$ctl" =~ ^n[123]$ ]]
   bg_start B-watch osctl watch "$T.d" compute1 "$T.d.watch"
   bg_start B-attr attr_watch compute1 "$T.d.attr"
-  fc=$(fence_count "$ctl"); f1=$(fence_count compute1)
   mark fail
   bash "$MN" power off compute1
   # the claim of the controller running nova-evacuate ("nX@EPOCH") is the start of the evacuation: cut it there
   wait_for 180 grep -q " $ctl@" "$T.d.attr"
   mark ctlfail
   bash "$MN" power off "$ctl"
-  mark fenced
-  wait_for 240 fenced_more "$ctl" "$fc"
-  wait_for 240 fenced_more compute1 "$f1"
-  wait_for 240 bash -c "[ -n \"\$(running_on nova-evacuate)\" ]" 
+  wait_for 240 fenced_since "$ctl" "$(get fail)"
+  wait_for 240 fenced_since compute1 "$(get fail)"
+  echo "fenced=$(fenced_at compute1 "$(get fail)")" >>"$T.times"
+  wait_for 240 evacuator_running
   now_on=$(running_on nova-evacuate)
   osctl wait "$T.d" '!compute1' 420
   wait_for 180 attr_is compute1 no
@@ -114,13 +113,12 @@ timeline() {
   osctl boot E-ev compute2 3xm1.evac/cirros >"$T.e"
   osctl wait "$T.e" compute2 240
   pcsx resource disable nova-evacuate
-  wait_for 120 bash -c "[ -z \"\$(running_on nova-evacuate)\" ]"
+  wait_for 120 evacuator_stopped
   bg_start B-attr attr_watch compute2 "$T.e.attr"
-  fences=$(fence_count compute2)
   mark fail
   bash "$MN" power off compute2
-  wait_for 180 fenced_more compute2 "$fences"
-  mark fenced
+  wait_for 180 fenced_since compute2 "$(get fail)"
+  echo "fenced=$(fenced_at compute2 "$(get fail)")" >>"$T.times"
   wait_for 60 attr_is compute2 yes
   # the fencing's power-on boots compute2 again; the cluster reconnects (reconnect_interval=60) and, as it does for a
   # returning remote node, erases its transient attributes: NovaCompute's start finds the host still fenced in Nova

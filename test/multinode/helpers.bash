@@ -70,8 +70,11 @@ service_is() { [ "$(osctl service "$1")" = "$2" ]; }
 placement_is() { [ "$(osctl placement "$1")" = "$2" ]; }
 fenced_ok() { mnx 1 stonith_admin --history "$1" 2>/dev/null | grep -q "successful"; }
 fence_count() { mnx 1 stonith_admin --history "$1" 2>/dev/null | grep -c "successful" || true; }
-# fenced_more NODE N: more than N successful fencings of NODE in the history (N: fence_count before the failure)
-fenced_more() { [ "$(fence_count "$1")" -gt "$2" ]; }
+# fenced_since NODE SINCE_MS: the fencer has fenced NODE since SINCE_MS. A fencing "reboot" ends with the power
+# device's on (after the off of every device of the level), which the rig's power switch logs. (stonith_admin
+# --history keeps one entry per node and action, so it can't count fencings.)
+fenced_since() { powered_since on "$1" "$2"; }
+fenced_at() { power_events on "$1" "$2" | head -1 | cut -d' ' -f1; }
 # proc_start_ms PID: when the process started, epoch ms (to the second: /proc/stat btime)
 proc_start_ms() { echo $(( $(awk '/^btime/ {print $2}' /proc/stat) * 1000 + $(awk '{print $22}' "/proc/$1/stat") * 1000 / $(getconf CLK_TCK) )); }
 # the PIDs in network namespace of compute node NAME that run nova-compute (none when it is powered off)

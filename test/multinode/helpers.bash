@@ -75,8 +75,6 @@ fence_count() { mnx 1 stonith_admin --history "$1" 2>/dev/null | grep -c "succes
 # --history keeps one entry per node and action, so it can't count fencings.)
 fenced_since() { powered_since on "$1" "$2"; }
 fenced_at() { power_events on "$1" "$2" | head -1 | cut -d' ' -f1; }
-# proc_start_ms PID: when the process started, epoch ms (to the second: /proc/stat btime)
-proc_start_ms() { echo $(( $(awk '/^btime/ {print $2}' /proc/stat) * 1000 + $(awk '{print $22}' "/proc/$1/stat") * 1000 / $(getconf CLK_TCK) )); }
 # the PIDs in network namespace of compute node NAME that run nova-compute (none when it is powered off)
 nova_compute_pids() {
   local ino d

@@ -16,7 +16,7 @@ import { runOcf, OCF, OcfError, stateFile, removeStateFile, type OcfAgent, type 
 import { serviceAgent, type ServiceDef, type Health } from '../lib/daemon/engine';
 import { localNodeName } from '../lib/pacemaker/index';
 import {
-  OCF_CLOUD_PARAMS, HOLD_PARAMS, MARKER, cloudParamsFromOcf, validateOcfCloud, validateHold, holdUntil, waitForEvacuation,
+  OCF_CLOUD_PARAMS, HOLD_PARAMS, fencedByUs, cloudParamsFromOcf, validateOcfCloud, validateHold, holdUntil, waitForEvacuation,
   settleAndUnfence, renewLostRequest, markUnfence, pendingUnfence, finishPendingUnfence, novaHostName, novaHostProblem, novaConfDir,
 } from '../lib/instance-ha/index';
 import { openCloud, type NovaService } from '../lib/openstack/index';
@@ -52,7 +52,7 @@ function startReserveMs(ctx: OcfContext): number {
 
 /** Fenced in Nova: forced down, or disabled by our fencing (marker in disabled_reason). */
 function fenced(svc: NovaService): boolean {
-  return svc.forcedDown || (svc.status === 'disabled' && !!svc.disabledReason?.startsWith(MARKER));
+  return svc.forcedDown || fencedByUs(svc);
 }
 
 /** Before nova-compute starts: wait for the node's evacuation, then settle and unfence the host if it was fenced. */

@@ -3,8 +3,8 @@
  * evacuates every instance of each fenced compute host through the Nova API, in this process.
  *
  * Protocol (compatible with the reference agent): "yes" = needs evacuating; "node@epoch" = node claimed it at epoch;
- * "no" = done. A claim older than 60 s is taken over (its owner died or lost the resource); this node's own claim is
- * taken over at once, since Pacemaker never runs two monitors of one resource at a time. Instances Nova is
+ * "no" = done. A claim older than 60 s is taken over (its owner died or lost the resource), and so, at once, is a
+ * claim whose node has left the cluster or was fenced since (crm_mon); this node's own claim is taken over at once, since Pacemaker never runs two monitors of one resource at a time. Instances Nova is
  * already rebuilding are skipped, so a takeover never evacuates an instance twice. On failure the host is set back
  * to "yes" and the next monitor retries.
  */
@@ -17,8 +17,21 @@ import { VERSION } from '../lib/core/version';
 import { sleep } from '../lib/core/poll';
 import * as fs from 'node:fs';
 
-/** Which hosts this monitor has to evacuate now. */
-export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log?: { info(m: string): void; debug(m: string): void }): string[] {
+/** A claim by another node younger than CLAIM_STALE_SECONDS: deferred unless that node has left the cluster. */
+export function freshForeignClaims(attrs: AttrValue[], me: string, now: number): boolean {
+  return attrs.some((a) => {
+    const st = parseEvacState(a.value);
+    return st.kind === 'claimed' && st.by !== me && now - st.since <= CLAIM_STALE_SECONDS;
+  });
+}
+
+/**
+ * Which hosts this monitor has to evacuate now. A claim of another node is taken over once it is stale, or at once
+ * when `gone` says its claimer's evacuation has surely ended (it left the cluster or was fenced after claiming):
+ * Pacemaker starts nova-evacuate elsewhere only after that, so the claimer sends nothing more.
+ */
+export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log?: { info(m: string): void; debug(m: string): void },
+  gone?: (node: string, sinceSec: number) => boolean): string[] {
   const out: string[] = [];
   for (const a of attrs) {
     const st = parseEvacState(a.value);
@@ -27,10 +40,29 @@ export function hostsToEvacuate(attrs: AttrValue[], me: string, now: number, log
       const age = now - st.since;
       if (st.by === me) { log?.info(`Resuming this node's evacuation of ${a.host} claimed ${age} s ago`); out.push(a.host); }
       else if (age > CLAIM_STALE_SECONDS) { log?.info(`Processing partial evacuation of ${a.host} by ${st.by} at ${st.since}`); out.push(a.host); }
-      else log?.info(`Deferring processing partial evacuation of ${a.host} by ${st.by} at ${st.since}`);
+      else if (gone?.(st.by, st.since)) {
+        log?.info(`Taking over the evacuation of ${a.host} claimed by ${st.by} ${age} s ago: ${st.by} left the cluster or was fenced since`);
+        out.push(a.host);
+      } else log?.info(`Deferring processing partial evacuation of ${a.host} by ${st.by} at ${st.since}`);
     } else if (st.kind === 'unknown') log?.info(`Ignoring unexpected ${EVACUATE_ATTR}=${st.raw} for ${a.host}`);
   }
   return out;
+}
+
+/**
+ * When another node's claim is fresh: whether its claimer's evacuation has ended, from one crm_mon (membership and
+ * fencing history). Asked only then, so idle monitors stay a single attrd read; crm_mon failing defers as before.
+ */
+async function claimersGone(attrs: AttrValue[], me: string, now: number, ctx: OcfContext) {
+  if (!freshForeignClaims(attrs, me, now)) return undefined;
+  try {
+    const { crmMon, endedSince } = await import('../lib/pacemaker/crm-mon.js');
+    const st = await crmMon();
+    return (node: string, sinceSec: number) => endedSince(st, node, sinceSec);
+  } catch (e) {
+    ctx.log.warn(`cannot tell whether another node's evacuation claim is alive: ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 /**
@@ -96,7 +128,8 @@ async function monitor(ctx: OcfContext): Promise<number> {
   const attrs = readEvacuateAttrs(ctx);
   if (!attrs) return OCF.SUCCESS;
   const me = ctx.env.OCF_RESKEY_CRM_meta_on_node || await localNodeName();
-  const todo = hostsToEvacuate(attrs, me, Math.floor(Date.now() / 1000), ctx.log);
+  const now = Math.floor(Date.now() / 1000);
+  const todo = hostsToEvacuate(attrs, me, now, ctx.log, await claimersGone(attrs, me, now, ctx));
   if (todo.length === 0 && ctx.checkLevel < 10) return OCF.SUCCESS;
 
   const attrd = new Attrd();

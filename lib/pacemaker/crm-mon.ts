@@ -188,3 +188,14 @@ export async function crmMon(opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv
   }
   throw new PacemakerError(`crm_mon ${CRM_MON_ARGS.join(' ')} failed (${r.code}): ${(r.stderr.trim() || r.stdout.trim()).split('\n')[0]}`, r);
 }
+
+/**
+ * Whether what `node` did since `sinceSec` (epoch seconds) has surely ended: the node is not an online cluster member
+ * now, or a fencing of it succeeded at or after that time (it was powered off or rebooted, and perhaps rejoined).
+ */
+export function endedSince(st: CrmMonStatus, node: string, sinceSec: number): boolean {
+  const n = st.nodes.find((x) => x.name === node);
+  if (!n || !n.online || n.unclean) return true;
+  return (st.fenceHistory ?? []).some((e) => e.target === node && e.status === 'success' && e.completed !== undefined &&
+    Date.parse(e.completed) >= sinceSec * 1000);
+}

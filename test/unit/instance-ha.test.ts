@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAttrdOutput, parseEvacState, spawnSyncText, runSync, Attrd, PacemakerError } from '../../lib/pacemaker/index';
 import { tmpDir, rmDir } from '../fake/harness';
-import { hostsToEvacuate } from '../../agents/NovaEvacuate';
+import { freshForeignClaims, hostsToEvacuate } from '../../agents/NovaEvacuate';
+import { endedSince, type CrmMonStatus, type CrmNode } from '../../lib/pacemaker/crm-mon';
 import { resolveNovaHost, hostNames, computeState, missingCredentials } from '../../lib/instance-ha/index';
 import type { NovaService } from '../../lib/openstack/index';
 
@@ -40,6 +41,26 @@ describe('attrd_updater output and the evacuate protocol', () => {
       { name: 'evacuate', host: 'c6', value: '' },
     ];
     expect(hostsToEvacuate(attrs, 'ctl1', now)).toEqual(['c1', 'c3', 'c4']);
+    expect(freshForeignClaims(attrs, 'ctl1', now)).toBe(true);
+    expect(freshForeignClaims(attrs.filter((a) => a.host !== 'c2'), 'ctl1', now)).toBe(false);
+  });
+
+  it('takes a fresh claim over at once when its claimer left the cluster or was fenced after claiming', () => {
+    const now = Math.floor(Date.parse('2026-11-30T12:00:00Z') / 1000);
+    const attrs = [{ name: 'evacuate', host: 'c2', value: `ctl2@${now - 10}` }];
+    const st = (ctl2: Partial<CrmNode>, completed?: string): CrmMonStatus => ({
+      nodes: ['ctl1', 'ctl2'].map((name) => ({ name, id: name, type: 'member', online: true, unclean: false, standby: false, maintenance: false,
+        ...(name === 'ctl2' ? ctl2 : {}) })),
+      resources: [],
+      fenceHistory: completed ? [{ target: 'ctl2', action: 'reboot', status: 'success', client: 'pacemaker-controld.1', origin: 'ctl1', completed }] : [],
+    });
+    const take = (s: CrmMonStatus) => hostsToEvacuate(attrs, 'ctl1', now, undefined, (n, since) => endedSince(s, n, since));
+    expect(take(st({}))).toEqual([]); // alive, never fenced: its evacuation may be in flight
+    expect(take(st({}, '2026-11-30T11:59:40Z'))).toEqual([]); // fenced before it claimed
+    expect(take(st({ online: false }))).toEqual(['c2']);
+    expect(take(st({ unclean: true }))).toEqual(['c2']);
+    expect(take(st({}, '2026-11-30T11:59:55Z'))).toEqual(['c2']); // fenced after claiming, and back already
+    expect(take({ ...st({}), nodes: [] })).toEqual(['c2']); // not a node of the cluster at all
   });
 });
 

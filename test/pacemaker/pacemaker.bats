@@ -52,13 +52,25 @@ teardown_file() {
   [ "$status" -eq 0 ]; [[ "$output" == *record_only* ]]
 }
 
-@test "ocf-tester passes on the installed NovaEvacuate and nova-compute-wait" {
+@test "ocf-tester passes on the installed NovaEvacuate, nova-compute-wait and NovaCompute" {
   run ocf-tester -n nova-evacuate-test -o auth_url="$AUTH_URL" -o username=admin -o password=admin -o tenant_name=admin \
       -o endpoint_type=public /usr/lib/ocf/resource.d/openstack/NovaEvacuate
   echo "$output"; [ "$status" -eq 0 ]
   run ocf-tester -n nova-compute-wait-test -o auth_url="$AUTH_URL" -o username=admin -o password=admin -o tenant_name=admin \
       -o endpoint_type=public -o evacuation_delay=0 /usr/lib/ocf/resource.d/openstack/nova-compute-wait
   echo "$output"; [ "$status" -eq 0 ]
+  # nova-compute here is test/daemons/fake-service, which reports to the fake as node1's nova-compute does to Nova
+  conf="$BATS_FILE_TMPDIR/nova.conf"
+  printf '[DEFAULT]\nhost = node1\n[fake]\nport = 0\nreport_url = %s\nreport_binary = nova-compute\nreport_host = node1\nreport_interval = 0.2\n' \
+    "$FAKE/_fake/revive" >"$conf"
+  fake_post kill '{"host":"node1"}' >/dev/null
+  run ocf-tester -n nova-compute-test -o auth_url="$AUTH_URL" -o username=admin -o password=admin -o tenant_name=admin \
+      -o endpoint_type=public -o evacuation_delay=0 -o config="$conf" -o binary="$ROOT/test/daemons/fake-service" -o user=root \
+      /usr/lib/ocf/resource.d/openstack/NovaCompute
+  echo "$output"; [ "$status" -eq 0 ]
+  # (its start waited for the fake to see node1's service up again) and its stop ended the daemon
+  ! pgrep -f "fake-service --config-file $conf" >/dev/null
+  fake_post revive '{"host":"node1"}' >/dev/null
 }
 
 @test "pcs stonith create fence-nova (record_only=1) and a level-1 topology with the rig's power device start" {

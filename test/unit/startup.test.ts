@@ -48,14 +48,14 @@ describe('start-up', () => {
   });
 
   for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['fence_virsh', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
-    ['nova-compute-wait', 'meta-data'], ['cinder-api', 'meta-data'], ['--list']]) {
+    ['nova-compute-wait', 'meta-data'], ['NovaCompute', 'meta-data'], ['cinder-api', 'meta-data'], ['--list']]) {
     it(`${args.join(' ')} loads no HTTP client, SSH client, YAML parser or evacuation engine`, () => {
       expect(initialised(args).filter((m) => HEAVY.test(m))).toEqual([]);
     });
   }
 
   // the top-level program's yargs (bin/cli.ts) is for the program only (build/check-lazy.mjs checks the metafile)
-  for (const args of [['fence_compute', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'], ['nova-compute-wait', 'meta-data']]) {
+  for (const args of [['fence_compute', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'], ['nova-compute-wait', 'meta-data'], ['NovaCompute', 'meta-data']]) {
     it(`${args.join(' ')} initialises neither bin/cli.ts nor yargs`, () => {
       expect(initialised(args).filter((m) => /^bin\/cli\.ts$|^chunk:yargs$|node_modules\/(yargs|cliui|y18n)\//.test(m))).toEqual([]);
     });

@@ -3,8 +3,10 @@
 #   B  a compute node cut off but alive (link down, processes running): powered off by the fencing before anything
 #      is evacuated
 #   C  two compute nodes fail at once: both evacuated onto the one left
-#   D  the controller running nova-evacuate dies mid-evacuation: it is fenced, nova-evacuate starts on another
-#      controller and takes the claim over; each instance evacuated exactly once
+#   D  the controller running nova-evacuate dies mid-evacuation (inside its evacuate_delay, after its claim): it is
+#      fenced, nova-evacuate starts on another controller and takes the claim over; each instance evacuated once
+#   E  the recovered node comes back while its evacuation is still running (evacuate_delay holds it open): NovaCompute
+#      holds, and nova-compute starts only once the evacuation is recorded done
 # None is triggered with stonith_admin. Each checks exactly-once evacuation in Nova's migration records and records
 # its timeline in $MN_OUT/timings.
 
@@ -77,6 +79,9 @@ timeline() {
 }
 
 @test "D the controller running nova-evacuate dies mid-evacuation: fenced, nova-evacuate moves and takes the claim over" {
+  # evacuate_delay keeps the claimer's evacuation open for 25 s after its claim, so the cut lands inside it
+  pcsx resource update nova-evacuate evacuate_delay=25
+  wait_for 120 evacuator_running
   osctl boot D-ev compute1 8xm1.evac/cirros >"$T.d"
   osctl wait "$T.d" compute1 300
   ctl=$(running_on nova-evacuate)
@@ -85,24 +90,72 @@ timeline() {
   bg_start B-attr attr_watch compute1 "$T.d.attr"
   mark fail
   bash "$MN" power off compute1
-  # the claim of the controller running nova-evacuate ("nX@EPOCH") is the start of the evacuation: cut it there
+  # the claim of the controller running nova-evacuate ("nX@EPOCH") starts its evacuation: cut it there
   wait_for 180 grep -q " $ctl@" "$T.d.attr"
   mark ctlfail
   bash "$MN" power off "$ctl"
   wait_for 240 fenced_since "$ctl" "$(get fail)"
   wait_for 240 fenced_since compute1 "$(get fail)"
   echo "fenced=$(fenced_at compute1 "$(get fail)")" >>"$T.times"
-  wait_for 240 evacuator_running
-  now_on=$(running_on nova-evacuate)
   osctl wait "$T.d" '!compute1' 420
   wait_for 180 attr_is compute1 no
   cat "$T.d.attr"
+  # another controller claimed compute1 after the cut, and nothing was rebuilt before it: a real takeover
+  now_on=$(sed -n "s/^[0-9]* \(n[123]\)@.*/\1/p" "$T.d.attr" | grep -vx "$ctl" | head -1)
+  [ -n "$now_on" ]
+  first=$(first_event "$T.d.watch" rebuilding)
+  [ -n "$first" ] && [ "$first" -gt "$(get ctlfail)" ]
   evacuated_once "$T.d"
+  how="after the claim went stale (60 s)"
+  grep -q "claimed by $ctl .* left the cluster or was fenced since" "$MN_DIR/$now_on"/var-log-pacemaker/*.log && how="at once (the claimer was fenced)"
   wait_for 240 node_is "$ctl" online
   recovered compute1
   osctl schedulable compute1 180
   mark schedulable
   mem_sample
-  record "M-D nova-evacuate ran on $ctl, afterwards on ${now_on}: controller cut $(secs "$(get fail)" "$(get ctlfail)") s after the compute failure"
+  record "M-D nova-evacuate ran on $ctl, cut $(secs "$(get fail)" "$(get ctlfail)") s after the compute failure, as it claimed;" \
+    "$now_on took the claim over $how"
   timeline "M-D controller dies mid-evacuation" "$T.d" "$T.d.watch"
+}
+
+@test "E the recovered node comes back while its evacuation is still running: nova-compute starts only after it" {
+  # the evacuation is held open well past compute2's return (the remote connection retries after reconnect_interval=60)
+  pcsx resource update nova-evacuate evacuate_delay=100 op monitor interval=10s timeout=300s
+  wait_for 120 evacuator_running
+  osctl boot E-back compute2 3xm1.evac/cirros >"$T.e"
+  osctl wait "$T.e" compute2 240
+  bg_start B-watch osctl watch "$T.e" compute2 "$T.e.watch"
+  bg_start B-attr attr_watch compute2 "$T.e.attr"
+  mark fail
+  bash "$MN" power off compute2
+  # from here on, every nova-compute seen on compute2 is a new one (the power cut ended the old one)
+  bg_start B-watch2 pids_watch compute2 "$T.e.pids"
+  wait_for 180 fenced_since compute2 "$(get fail)"
+  if [ "$(bash "$MN" power status compute2)" = off ]; then power_on compute2; fi
+  wait_for 240 node_is compute2 online
+  mark rejoined
+  # back in the cluster before its evacuation is done (Pacemaker erases a remote node's attributes as it rejoins;
+  # NovaCompute asks again, evacuate=yes): its start holds, no nova-compute runs
+  cat "$T.e.attr"
+  [ -z "$(awk -v f="$(get fail)" -v t="$(get rejoined)" '$2 == "no" && $1 > f && $1 <= t' "$T.e.attr")" ]
+  ! started_on nova-compute compute2
+  [ -z "$(nova_compute_pids compute2)" ]
+  osctl wait "$T.e" '!compute2' 300
+  wait_for 180 attr_is compute2 no
+  wait_for 300 started_on nova-compute compute2
+  evacuated_once "$T.e"
+  # nova-compute started (its process start time) only after the evacuation was recorded done
+  done_at=$(awk -v f="$(get fail)" '$2 == "no" && $1 > f {print $1; exit}' "$T.e.attr")
+  wait_for 30 test -s "$T.e.pids"
+  first_pid=$(sort -n "$T.e.pids" | head -1 | cut -d' ' -f1)
+  cat "$T.e.attr" "$T.e.pids"
+  [ -n "$done_at" ] && [ -n "$first_pid" ] && [ "$first_pid" -gt "$done_at" ]
+  recovered compute2
+  osctl schedulable compute2 180
+  mark schedulable
+  pcsx resource update nova-evacuate evacuate_delay=0 op monitor interval=10s timeout=120s
+  mem_sample
+  record "M-E compute2 back $(secs "$(get fail)" "$(get rejoined)") s after the failure, with its evacuation claimed;" \
+    "evacuation done $(secs "$(get fail)" "$done_at") s; its nova-compute started $(secs "$(get fail)" "$first_pid") s"
+  timeline "M-E node back during its evacuation" "$T.e" "$T.e.watch"
 }

@@ -111,6 +111,23 @@ attr_watch() {
     sleep 0.2
   done
 }
+# start_ms PID: when the process started, in epoch milliseconds (boot time + its start in clock ticks; within 1 s)
+start_ms() {
+  awk -v hz="$(getconf CLK_TCK)" -v bt="$(awk '/^btime/ {print $2}' /proc/stat)" \
+    '{ sub(/^.*\) /, ""); printf "%d\n", bt * 1000 + $20 * 1000 / hz }' "/proc/$1/stat" 2>/dev/null
+}
+# pids_watch NODE FILE: "START_MS PID" for each nova-compute process seen on NODE, until killed
+pids_watch() {
+  local p seen=" "
+  while :; do
+    for p in $(nova_compute_pids "$1"); do
+      [[ "$seen" == *" $p "* ]] && continue
+      seen+="$p "
+      echo "$(start_ms "$p") $p" >>"$2"
+    done
+    sleep 0.5
+  done
+}
 # evacuated_once IDFILE: every server of IDFILE has exactly one evacuation migration record in Nova
 evacuated_once() {
   local out id n

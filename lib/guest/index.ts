@@ -9,7 +9,7 @@ import { run } from '../pacemaker/index';
 import { OpenStackError, type Cloud } from '../openstack/index';
 import { nodeName } from './instance';
 import { openGuestCloud } from './params';
-import { isUnavailable, withinTimeout } from './ports';
+import { ServerUnknown, isUnavailable, withinTimeout } from './ports';
 
 export * from './params';
 export * from './instance';
@@ -58,7 +58,8 @@ export function asOcfError(e: unknown, what: string): unknown {
 }
 
 /**
- * A monitor that an unreachable Neutron (no answer, 5xx, the action's timeout running out) cannot fail: it warns and
+ * A monitor that an unreachable Neutron (no answer, 5xx, the action's timeout running out; nor this node's server
+ * unknown for want of the metadata service and the attributes) cannot fail: it warns and
  * reports the last known state (running when this node started the resource and did not stop it). A probe whose
  * configuration names something Neutron does not know reports not running, as OCF probes do.
  */
@@ -66,9 +67,10 @@ export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<numb
   try {
     return await check();
   } catch (e) {
-    if (isUnavailable(e)) {
+    if (isUnavailable(e) || e instanceof ServerUnknown) {
       const last = startedHere(ctx) ? OCF.SUCCESS : OCF.NOT_RUNNING;
-      ctx.log.warn(`OpenStack is not answering (${(e as Error).message}); reporting the last known state: ${last === OCF.SUCCESS ? 'running' : 'not running'}`);
+      const why = e instanceof ServerUnknown ? e.reason : `OpenStack is not answering (${(e as Error).message})`;
+      ctx.log.warn(`${why}; reporting the last known state: ${last === OCF.SUCCESS ? 'running' : 'not running'}`);
       return last;
     }
     if (e instanceof OcfError && ctx.isProbe && !startedHere(ctx)) {

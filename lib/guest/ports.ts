@@ -28,6 +28,18 @@ export function portOfSubnet(value: string, subnetId: string): string | undefine
   return undefined;
 }
 
+/**
+ * This node's server cannot be found: no openstack_id or openstack_ports attribute (attrd not answering, openstack-info
+ * not running) and no config drive or metadata service (Neutron's metadata agent down). ERR_GENERIC for start and
+ * stop; a monitor takes it for an outage (the node did not change servers).
+ */
+export class ServerUnknown extends OcfError {
+  constructor() {
+    super(OCF.ERR_GENERIC, 'cannot find this node\'s server (no openstack_id or openstack_ports attribute: is openstack-info ' +
+      'running? and no config drive or answer from the metadata service)');
+  }
+}
+
 /** A Neutron (or Keystone) 404 */
 export const isNotFound = (e: unknown): boolean => e instanceof OpenStackError && e.status === 404;
 
@@ -59,10 +71,7 @@ export async function nodePort(ctx: OcfContext, neutron: NeutronClient, subnetId
     throw new OcfError(OCF.ERR_CONFIGURED, `this node's server ${serverId} has no port on subnet ${subnetId}`);
   }
   const fromAttr = portOfSubnet(await ownAttribute(ctx, PORTS_ATTR), subnetId);
-  if (!fromAttr) {
-    throw new OcfError(OCF.ERR_GENERIC, 'cannot find this node\'s server (no openstack_id attribute: is openstack-info running? ' +
-      'and no answer from the metadata service)');
-  }
+  if (!fromAttr) throw new ServerUnknown();
   try {
     return await neutron.getPort(fromAttr);
   } catch (e) {

@@ -345,6 +345,19 @@ describe('openstack-virtual-ip', () => {
     expect(pairsOf(port1)).toEqual(['10.0.0.10']);
   }, 20000);
 
+  it('this node\'s server unknown (no attributes, no metadata service): start fails, a monitor keeps the last known state', async () => {
+    const env = envFor('vip', params());
+    expect((await run(vip, 'start', env)).rc).toBe(OCF.SUCCESS);
+    const lost = { ...env, OPENSTACK_HA_AGENTS_METADATA_URL: 'http://127.0.0.1:9/openstack/latest/meta_data.json' };
+    expect((await run(vip, 'monitor', lost)).rc).toBe(OCF.SUCCESS);
+    expect(logText()).toMatch(/WARN.*cannot find this node's server.*last known state: running/);
+    const r = await run(vip, 'start', envFor('vip-b', { ip: '10.0.0.3', subnet_id: A.id }, { OPENSTACK_HA_AGENTS_METADATA_URL: lost.OPENSTACK_HA_AGENTS_METADATA_URL }));
+    expect(r.rc).toBe(OCF.ERR_GENERIC);
+    expect(r.stderr).toMatch(/ocf-exit-reason:cannot find this node's server/);
+    expect((await run(vip, 'stop', env)).rc).toBe(OCF.SUCCESS);
+    expect(pairsOf(port1)).toEqual(['10.0.0.10']);
+  });
+
   it('no secret on a command line or in the log', async () => {
     const env = envFor('vip', params());
     expect((await run(vip, 'start', env)).rc).toBe(OCF.SUCCESS);

@@ -3,15 +3,15 @@
  *
  *   bin/                      entry point, dispatch
  *   agents/                   one module per agent; agents/index.ts is the registry
- *   lib/instance-ha, lib/daemon
+ *   lib/instance-ha, lib/daemon, lib/guest   (lib/guest: what the guest-cluster agents share)
  *   lib/openstack, lib/remote, lib/runtime   (the OpenStack client, used through lib/openstack/index.ts; SSH; the OCF and
  *                                            fence runtimes)
  *   lib/pacemaker, lib/core
  *
- * Modules of one layer don't import each other's directories (instance-ha and daemon; openstack, remote and runtime),
+ * Modules of one layer don't import each other's directories (instance-ha, daemon and guest; openstack, remote and runtime),
  * except that lib/pacemaker may use lib/core.
  */
-const LAYER_3 = '^lib/(instance-ha|daemon)/';
+const LAYER_3 = '^lib/(instance-ha|daemon|guest)/';
 const LAYER_2 = '^lib/(openstack|remote|runtime)/';
 
 module.exports = {
@@ -27,10 +27,12 @@ module.exports = {
     { name: 'agents-not-agents', severity: 'error',
       comment: 'an agent never imports another agent (nor the registry); only agents/index.ts, the registry, imports agents',
       from: { path: '^agents/', pathNot: '^agents/index\\.ts$' }, to: { path: '^agents/' } },
-    { name: 'layer-3-not-up', severity: 'error', comment: 'lib/instance-ha and lib/daemon import neither each other nor anything above',
-      from: { path: '^lib/instance-ha/' }, to: { path: '^(bin|agents)/|^lib/daemon/' } },
-    { name: 'layer-3-not-up-daemon', severity: 'error', comment: 'lib/daemon imports neither lib/instance-ha nor anything above',
-      from: { path: '^lib/daemon/' }, to: { path: '^(bin|agents)/|^lib/instance-ha/' } },
+    { name: 'layer-3-not-up', severity: 'error', comment: 'lib/instance-ha imports neither lib/daemon, lib/guest nor anything above',
+      from: { path: '^lib/instance-ha/' }, to: { path: '^(bin|agents)/|^lib/(daemon|guest)/' } },
+    { name: 'layer-3-not-up-daemon', severity: 'error', comment: 'lib/daemon imports neither lib/instance-ha, lib/guest nor anything above',
+      from: { path: '^lib/daemon/' }, to: { path: '^(bin|agents)/|^lib/(instance-ha|guest)/' } },
+    { name: 'layer-3-not-up-guest', severity: 'error', comment: 'lib/guest imports neither lib/instance-ha, lib/daemon nor anything above',
+      from: { path: '^lib/guest/' }, to: { path: '^(bin|agents)/|^lib/(instance-ha|daemon)/' } },
     { name: 'layer-2-not-up', severity: 'error', comment: 'lib/openstack, lib/remote and lib/runtime import nothing above them',
       from: { path: LAYER_2 }, to: { path: `^(bin|agents)/|${LAYER_3}` } },
     { name: 'openstack-not-runtime', severity: 'error', comment: 'the OpenStack client knows nothing of the agent runtimes (nor of SSH)',

@@ -7,6 +7,9 @@ import { novaEvacuate } from './NovaEvacuate';
 import { novaComputeWait } from './nova-compute-wait';
 import { novaCompute } from './NovaCompute';
 import { SERVICE_AGENTS } from './openstack-services';
+import { openstackInfo } from './openstack-info';
+import { openstackVirtualIp } from './openstack-virtual-ip';
+import { openstackFloatingIp } from './openstack-floating-ip';
 
 export type { AgentEntry };
 
@@ -18,4 +21,7 @@ export const AGENTS: Record<string, AgentEntry> = {
   'nova-compute-wait': novaComputeWait,
   NovaCompute: novaCompute,
   ...SERVICE_AGENTS,
+  'openstack-info': openstackInfo,
+  'openstack-virtual-ip': openstackVirtualIp,
+  'openstack-floating-ip': openstackFloatingIp,
 };

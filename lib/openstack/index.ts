@@ -6,12 +6,14 @@ import type { Logger } from '../core/log';
 import { resolveCloudConfig } from './config';
 import { Cinder } from './cinder';
 import { Glance } from './glance';
+import { Neutron } from './neutron';
 import { Nova } from './nova';
 import { Placement } from './placement';
 import { Session } from './session';
 import type { CinderClient, Cloud, CloudConfig, CloudParams, ImageClient, NovaClient, PlacementClient } from './types';
 
 export * from './types';
+export type * from './neutron-types';
 export { ConfigError, ENDPOINT_TYPES, parseInterface, resolveCloudConfig } from './config';
 export { REFERENCE_SETTING_NAMES, cloudParamsFromSettings, type SettingNames, type SettingsOptions } from './params';
 export { defaultStateDir } from './token-cache';
@@ -23,6 +25,7 @@ class OpenStackCloud implements Cloud {
   private imageClient?: Glance;
   private cinderClient?: Cinder;
   private placementClient?: Placement;
+  private neutronClient?: Neutron;
 
   constructor(readonly config: CloudConfig, readonly log: Logger) {
     this.session = new Session(config, log);
@@ -40,6 +43,8 @@ class OpenStackCloud implements Cloud {
     if (opts?.endpoint) return new Cinder(this.session, this.log, opts.endpoint);
     return (this.cinderClient ??= new Cinder(this.session, this.log));
   }
+
+  neutron(): Neutron { return (this.neutronClient ??= new Neutron(this.session, this.log)); }
 
   async get(url: string): Promise<{ status: number; body: unknown }> {
     const res = await this.session.request({ method: 'GET', url });

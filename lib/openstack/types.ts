@@ -2,6 +2,7 @@
  * The contract between the agents and the OpenStack client library. Agents only use what is declared here.
  */
 import type { Logger } from '../core/log';
+import type { NeutronClient } from './neutron-types';
 
 export type Interface = 'public' | 'internal' | 'admin';
 
@@ -210,6 +211,8 @@ export interface Cloud {
   placement(): PlacementClient;
   /** the Block Storage API from the catalog (volumev3, block-storage, volumev2), or at the given URL */
   cinder(opts?: { endpoint?: string }): CinderClient;
+  /** the Networking API (catalog type "network") */
+  neutron(): NeutronClient;
   /** authenticated GET of an absolute URL (health checks); resolves for any status below 400, throws OpenStackError otherwise */
   get(url: string): Promise<{ status: number; body: unknown }>;
   /** drop idle keep-alive connections (a process exits without it; long-lived callers and tests use it) */

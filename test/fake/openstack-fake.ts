@@ -7,6 +7,7 @@
  *   /identity/v3/...            Keystone (the auth URL)
  *   /compute/v2.1/...           Nova
  *   /image/v2/...               Glance
+ *   /network/v2.0/...           Neutron (test/fake/neutron-fake.ts)
  *   /_fake/...                  control API for tests running outside this process
  * The catalog's internal and admin endpoints carry the prefixes /internal and /admin, and regions other than the
  * first the prefix /region-NAME, so tests can see which endpoint a client chose (RecordedRequest.iface/region).
@@ -58,6 +59,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { cinderRoute } from './cinder-fake';
+import { neutronRoute } from './neutron-fake';
 
 export interface FakeOptions {
   /** 0 (default) picks a free port */
@@ -210,6 +212,7 @@ const QUERY_MODELLED: [method: string, path: RegExp, params: string[] | 'own'][]
   ['GET', /^\/compute\/v2\.1\/flavors(\/detail)?$/, ['is_public', 'limit', 'marker']],
   ['GET', /^\/image\/v2\/images$/, ['limit', 'marker']],
   ['GET', /^\/volume\/v3(\/[0-9a-f]{32})?\/os-services$/, ['host', 'binary']],
+  ['GET', /^\/network\//, 'own'],
 ];
 
 /** The 501 answer, in the error format of the service the request went to. */
@@ -792,6 +795,12 @@ async function handle(state: FakeState, req: http.IncomingMessage, res: http.Ser
       state.faults.notModelled++;
       state.notModelled.push(`${ctx.method} ${path}`);
     }
+  } else if (path.startsWith('/network')) {
+    reply = neutronRoute(state, ctx);
+    if (reply.status === 501) {
+      state.faults.notModelled++;
+      state.notModelled.push(`${ctx.method} ${path}`);
+    }
   } else {
     reply = notModelled(ctx);
   }
@@ -946,6 +955,7 @@ function catalog(state: FakeState) {
     { type: 'compute', name: 'nova', path: '/compute/v2.1' },
     { type: 'image', name: 'glance', path: '/image' },
     { type: 'volumev3', name: 'cinderv3', path: '/volume/v3' },
+    { type: 'network', name: 'neutron', path: '/network' },
   ];
   return services.map((s) => ({
     endpoints: state.regions.flatMap((region, ri) => (['public', 'internal', 'admin'] as const).map((iface) => {

@@ -13,6 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenStack, type FakeOpenStack } from '../fake/openstack-fake';
 import { waitFor } from '../fake/harness';
 import { cinderOf } from '../fake/cinder-fake';
+import { neutronOf } from '../fake/neutron-fake';
+import { randomUUID } from 'node:crypto';
 
 const DIR = path.join(__dirname, '../fixtures/openstack-zed');
 
@@ -26,7 +28,7 @@ interface Fixture {
 interface Parsed { method: string; path: string; mv?: string; body?: unknown; headers?: Record<string, string> }
 
 /** The rig's ports (test/rig/openstack) → the fake's service prefixes. */
-const PORTS: Record<string, string> = { 5000: '/identity', 8774: '/compute', 9292: '/image', 8776: '/volume' };
+const PORTS: Record<string, string> = { 5000: '/identity', 8774: '/compute', 9292: '/image', 8776: '/volume', 9696: '/network' };
 
 /** "GET /v2.1/x [2.88]" or {method, url: "http://h:8774/v2.1/x [OpenStack-API-Version: compute 2.53]", body} */
 function parseRequest(f: Fixture): Parsed {
@@ -220,6 +222,55 @@ const PENDING: Record<string, Setup> = {
     c.report('cinder-backup', 'cinder-cluster-1');
   },
 };
+
+/**
+ * record-fixtures.sh's Neutron scene, made again in the simulator: a port (device_id D) on 10.250.0.0/24, a second port
+ * of D on 10.250.1.0/24 (a subnet no router joins), a router joining the first subnet to an external network, and a
+ * floating IP on it. The rig's ids in the recorded request become the simulator's (the all-zero id of the
+ * not-found recordings is kept).
+ */
+const ZERO = '00000000-0000-4000-8000-000000000000';
+const neutronScene = (o: { associated?: boolean; secondPort?: boolean } = {}): Setup => (fake, req) => {
+  const n = neutronOf(fake.state);
+  const sub = n.addSubnet('10.250.0.0/24');
+  const sub2 = n.addSubnet('10.250.1.0/24', { networkId: sub.networkId });
+  const dev = randomUUID();
+  const port = n.addPort([[sub.id, '10.250.0.5']], { deviceId: dev });
+  const port2 = n.addPort([[sub2.id, '10.250.1.5']], { deviceId: dev });
+  const ext = n.addSubnet('203.0.113.0/24', { external: true });
+  const router = n.addRouter(ext.networkId, [sub.id]);
+  const fip = n.addFloatingIp(ext.networkId, '203.0.113.10');
+  if (o.associated) Object.assign(fip, { portId: port.id, fixedIpAddress: '10.250.0.5', routerId: router.id });
+  const id = (re: RegExp, to: string) => { req.path = req.path.replace(re, (m, pre: string, old: string) => (old === ZERO ? m : pre + to)); };
+  id(/(\/ports\/)([0-9a-f-]{36})/, port.id);
+  id(/(\/subnets\/)([0-9a-f-]{36})/, sub.id);
+  id(/(\/floatingips\/)([0-9a-f-]{36})/, fip.id);
+  id(/(device_id=)([0-9a-f-]{36})/, dev);
+  id(/(fixed_ips=subnet_id%3D)([0-9a-f-]{36})/i, sub.id);
+  id(/(network_id=)([0-9a-f-]{36})/, sub.networkId);
+  const f = (req.body as any)?.floatingip;
+  if (f?.port_id) f.port_id = o.secondPort ? port2.id : port.id;
+  if (f?.fixed_ip_address) f.fixed_ip_address = o.secondPort ? '10.250.1.5' : '10.250.0.5';
+};
+/** Recorded by record-fixtures.sh from the rig's real neutron-server (ML2 + port_security, L3 router plugin). */
+const NEUTRON_PENDING: Record<string, Setup> = {
+  'neutron_get_ports_unauthorized.json': () => {},
+  'neutron_get_ports_device_id.json': neutronScene(),
+  'neutron_get_ports_device_id_subnet.json': neutronScene(),
+  'neutron_get_ports_network_id.json': neutronScene(),
+  'neutron_get_port.json': neutronScene(),
+  'neutron_get_port_not_found.json': neutronScene(),
+  'neutron_put_port_allowed_address_pairs.json': neutronScene(),
+  'neutron_put_port_allowed_address_pairs_duplicate.json': neutronScene(),
+  'neutron_get_subnet.json': neutronScene(),
+  'neutron_get_subnet_not_found.json': neutronScene(),
+  'neutron_get_floatingip.json': neutronScene(),
+  'neutron_get_floatingip_not_found.json': neutronScene(),
+  'neutron_put_floatingip_associate.json': neutronScene(),
+  'neutron_put_floatingip_disassociate.json': neutronScene({ associated: true }),
+  'neutron_put_floatingip_no_router.json': neutronScene({ secondPort: true }),
+};
+Object.assign(PENDING, NEUTRON_PENDING);
 for (const [name, setup] of Object.entries(PENDING)) SETUP[name] ??= setup;
 
 /**
@@ -230,6 +281,7 @@ const NO_TOKEN = new Set([
   'keystone_get_versions.json', 'keystone_get_v3.json', 'nova_get_versions.json', 'nova_get_v2.1.json',
   'nova_get_os_services_unauthorized.json', 'glance_get_versions.json', 'glance_get_versions_path.json',
   'cinder_get_versions.json', 'cinder_get_v3.json',
+  'neutron_get_ports_unauthorized.json',
 ]);
 
 async function getToken(fake: FakeOpenStack): Promise<string> {

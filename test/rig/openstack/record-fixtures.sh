@@ -10,7 +10,9 @@
 #
 # Needs the rig running (test/rig/openstack/start.sh: Keystone 127.0.0.1:5000 admin/admin project admin, Nova :8774,
 # Glance :9292, >= 2 compute hosts); the cinder_* fixtures also need Cinder (test/rig/openstack/cinder.sh start) and
-# are skipped, with a message, without it. Environment: OS_RIG_DIR (default /tmp/oha-openstack-rig), FIXTURES_DIR
+# are skipped, with a message, without it; the neutron_* fixtures need the real neutron-server :9696 (not
+# OS_RIG_NEUTRON=stub) with the port_security extension driver, and the floating IP ones its L3 router plugin (both
+# set by start.sh), and are skipped, with a message, without them. Environment: OS_RIG_DIR (default /tmp/oha-openstack-rig), FIXTURES_DIR
 # (default test/fixtures/openstack-zed).
 #
 # What it changes on the rig, and undoes (also when interrupted or failing; a later run first removes what an
@@ -20,7 +22,13 @@
 #   - on the last compute host: disable (with reason), enable, disable, force down, force up through the pre-2.53
 #     os-services actions; done only when that service is enabled, up and not forced down at the start, and put back
 #     so at the end;
-#   - one aggregate, oha-fixture-agg (renamed oha-fixture-agg2), holding the last compute host, deleted at the end.
+#   - one aggregate, oha-fixture-agg (renamed oha-fixture-agg2), holding the last compute host, deleted at the end;
+#   - Neutron: network oha-fixture-net (flat, physical network oha-fixture-int) with subnets oha-fixture-subnet
+#     (10.250.0.0/24) and oha-fixture-subnet2 (10.250.1.0/24), ports oha-fixture-port and oha-fixture-port2 (one
+#     made-up device_id, like a guest's two ports); with the router plugin also network oha-fixture-ext (router:external,
+#     flat on oha-fixture-ext) with subnet 203.0.113.0/24, router oha-fixture-router (gateway there, interface on
+#     oha-fixture-subnet) and a floating IP (description oha-fixture); all deleted at the end (floating IPs, router
+#     interfaces, routers, ports, networks, in that order).
 # Request bodies are stored with passwords as "***", X-Subject-Token values redacted; Date and Server headers dropped.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,6 +43,7 @@ import os
 import sys
 import time
 import urllib.parse
+import uuid
 
 RIG = os.environ['OS_RIG_DIR']
 OUT = os.environ['FIXTURES_DIR']
@@ -44,6 +53,7 @@ KEYSTONE = os.environ.get('RECORD_KEYSTONE_URL', 'http://127.0.0.1:5000')
 NOVA = os.environ.get('RECORD_NOVA_URL', 'http://127.0.0.1:8774')
 GLANCE = os.environ.get('RECORD_GLANCE_URL', 'http://127.0.0.1:9292')
 CINDER = os.environ.get('RECORD_CINDER_URL', 'http://127.0.0.1:8776')
+NEUTRON = os.environ.get('RECORD_NEUTRON_URL', 'http://127.0.0.1:9696')
 PREFIX = 'oha-fixture'
 VM = PREFIX + '-vm'
 AGG = PREFIX + '-agg'
@@ -161,6 +171,16 @@ PLANNED = [
     'glance_get_image_not_found.json',
     'cinder_get_versions.json', 'cinder_get_v3.json', 'cinder_get_types.json', 'cinder_get_os_services.json',
 ]
+# Neutron (record_neutron below)
+NEUTRON_FIXTURES = [
+    'neutron_get_ports_unauthorized.json', 'neutron_get_ports_device_id.json', 'neutron_get_ports_device_id_subnet.json',
+    'neutron_get_ports_network_id.json', 'neutron_get_port.json', 'neutron_get_port_not_found.json',
+    'neutron_put_port_allowed_address_pairs.json', 'neutron_put_port_allowed_address_pairs_duplicate.json',
+    'neutron_get_subnet.json', 'neutron_get_subnet_not_found.json',
+    'neutron_get_floatingip.json', 'neutron_get_floatingip_not_found.json', 'neutron_put_floatingip_associate.json',
+    'neutron_put_floatingip_disassociate.json', 'neutron_put_floatingip_no_router.json',
+]
+PLANNED += NEUTRON_FIXTURES
 RECORDED, SKIPPED = [], []
 
 
@@ -286,6 +306,7 @@ def cleanup():
             log('deleted aggregate %s' % a['name'])
         except Exception as e:  # noqa: BLE001
             errors.append(str(e))
+    cleanup_neutron(errors)
     st = load_state()
     host = st.get('service_host')
     if host:
@@ -319,6 +340,123 @@ def boot_vm(host):
             raise RuntimeError('%s went to ERROR: %s' % (VM, s.get('fault')))
         return s if s['status'] == 'ACTIVE' and s.get('OS-EXT-SRV-ATTR:host') == host else None
     return wait_until('%s ACTIVE on %s' % (VM, host), active, 180)
+
+
+def neutron(method, path, body=None, ok=(200, 201, 204)):
+    return api(method, NEUTRON + '/v2.0' + path, None, body, ok)
+
+
+def neutron_up():
+    """The real neutron-server answers (not the stub: it has extensions)."""
+    try:
+        if 'network' not in CATALOG_TYPES or http_call('GET', NEUTRON + '/', timeout=5).status not in (200, 300):
+            return False
+        return bool(neutron('GET', '/extensions', ok=(200,)).json().get('extensions'))
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def cleanup_neutron(errors):
+    """Delete the oha-fixture floating IPs, routers (interfaces first), ports and networks, in that order."""
+    if LIST or not neutron_up():
+        return
+
+    def attempt(what, fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - report, go on undoing the rest
+            errors.append('%s: %s' % (what, e))
+    def named(kind):
+        r = neutron('GET', '/' + kind, ok=(200, 404))  # (no floatingips/routers without the L3 plugin: 404)
+        return [x for x in (r.json()[kind] if r.status == 200 else [])
+                if (x.get('name') or x.get('description') or '').startswith(PREFIX)]
+    for f in named('floatingips'):
+        attempt('floating IP %s' % f['id'], lambda f=f: neutron('DELETE', '/floatingips/%s' % f['id'], ok=(204, 404)))
+    for r in named('routers'):
+        for p in neutron('GET', '/ports?device_id=%s' % r['id']).json()['ports']:
+            if p['device_owner'] == 'network:router_interface':
+                attempt('interface %s of %s' % (p['id'], r['name']), lambda r=r, p=p: neutron(
+                    'PUT', '/routers/%s/remove_router_interface' % r['id'], body={'port_id': p['id']}, ok=(200, 404)))
+        attempt('router %s' % r['name'], lambda r=r: neutron('DELETE', '/routers/%s' % r['id'], ok=(204, 404)))
+    for p in named('ports'):
+        attempt('port %s' % p['name'], lambda p=p: neutron('DELETE', '/ports/%s' % p['id'], ok=(204, 404)))
+    for n in named('networks'):
+        attempt('network %s' % n['name'], lambda n=n: neutron('DELETE', '/networks/%s' % n['id'], ok=(204, 404)))
+    if named('networks'):
+        errors.append('oha-fixture networks left on the rig: %s' % ' '.join(n['name'] for n in named('networks')))
+
+
+def neutron_network(name, physnet, cidrs, external=False):
+    net = {'name': name, 'provider:network_type': 'flat', 'provider:physical_network': physnet}
+    if external:
+        net['router:external'] = True
+    n = neutron('POST', '/networks', body={'network': net}).json()['network']
+    subnets = [neutron('POST', '/subnets', body={'subnet': {
+        'name': '%s-subnet%s' % (PREFIX, '' if i == 0 else i + 1) if not external else PREFIX + '-ext-subnet',
+        'network_id': n['id'], 'ip_version': 4, 'cidr': c, 'enable_dhcp': False}}).json()['subnet'] for i, c in enumerate(cidrs)]
+    return n, subnets
+
+
+def record_neutron():
+    """Ports, allowed address pairs, subnets, floating IPs: what openstack-virtual-ip/-floating-ip/-info ask."""
+    names = [n for n in NEUTRON_FIXTURES if want(n)]
+    if not names:
+        return
+    if not neutron_up():
+        SKIPPED.extend((n, 'the real neutron-server is not running on the rig (OS_RIG_NEUTRON=stub?)') for n in names)
+        return
+    aliases = {e['alias'] for e in neutron('GET', '/extensions').json()['extensions']}
+    if 'allowed-address-pairs' not in aliases or 'port-security' not in aliases:
+        SKIPPED.extend((n, 'neutron-server lacks allowed-address-pairs/port-security (start.sh: extension_drivers = '
+                           'port_security)') for n in names)
+        return
+    u = NEUTRON + '/v2.0'
+    zero = '00000000-0000-4000-8000-000000000000'
+    device = str(uuid.uuid4())  # the "server" both ports belong to
+    net, (sub, sub2) = neutron_network(PREFIX + '-net', PREFIX + '-int', ['10.250.0.0/24', '10.250.1.0/24'])
+    mkport = lambda name, subnet: neutron('POST', '/ports', body={'port': {  # noqa: E731
+        'name': name, 'network_id': net['id'], 'device_id': device, 'device_owner': 'compute:nova',
+        'fixed_ips': [{'subnet_id': subnet['id']}]}}).json()['port']
+    port, port2 = mkport(PREFIX + '-port', sub), mkport(PREFIX + '-port2', sub2)
+    record('neutron_get_ports_unauthorized.json', 'GET', u + '/ports', token=False, expect=401,
+           headers={'X-Auth-Token': 'oha-fixture-invalid-token'})
+    record('neutron_get_ports_device_id.json', 'GET', u + '/ports?device_id=%s' % device, expect=200)
+    record('neutron_get_ports_device_id_subnet.json', 'GET', u + '/ports?device_id=%s&fixed_ips=subnet_id%%3D%s' % (device, sub['id']),
+           expect=200)
+    record('neutron_get_ports_network_id.json', 'GET', u + '/ports?network_id=%s' % net['id'], expect=200)
+    record('neutron_get_port.json', 'GET', u + '/ports/%s' % port['id'], expect=200)
+    record('neutron_get_port_not_found.json', 'GET', u + '/ports/%s' % zero, expect=404)
+    pairs = [{'ip_address': '10.250.0.100'}, {'ip_address': '10.250.0.10'}]
+    record('neutron_put_port_allowed_address_pairs.json', 'PUT', u + '/ports/%s' % port['id'],
+           body={'port': {'allowed_address_pairs': pairs}}, expect=200)
+    record('neutron_put_port_allowed_address_pairs_duplicate.json', 'PUT', u + '/ports/%s' % port['id'],
+           body={'port': {'allowed_address_pairs': [{'ip_address': '10.250.0.9'}, {'ip_address': '10.250.0.9'}]}}, expect=400)
+    record('neutron_get_subnet.json', 'GET', u + '/subnets/%s' % sub['id'], expect=200)
+    record('neutron_get_subnet_not_found.json', 'GET', u + '/subnets/%s' % zero, expect=404)
+    fips = [n for n in names if 'floatingip' in n]
+    if not fips:
+        return
+    if 'router' not in aliases:
+        SKIPPED.extend((n, 'neutron-server has no L3 router plugin (start.sh: service_plugins = router)') for n in fips)
+        return
+    ext, (ext_sub,) = neutron_network(PREFIX + '-ext', PREFIX + '-ext', ['203.0.113.0/24'], external=True)
+    router = neutron('POST', '/routers', body={'router': {'name': PREFIX + '-router',
+                                                          'external_gateway_info': {'network_id': ext['id']}}}).json()['router']
+    neutron('PUT', '/routers/%s/add_router_interface' % router['id'], body={'subnet_id': sub['id']})
+    fip = neutron('POST', '/floatingips', body={'floatingip': {'floating_network_id': ext['id'], 'description': PREFIX}}).json()['floatingip']
+    log('Neutron scene: subnet %s (router %s, external subnet %s), ports %s %s, floating IP %s' % (
+        sub['id'], router['id'], ext_sub['id'], port['id'], port2['id'], fip['floating_ip_address']))
+    f = u + '/floatingips/'
+    record('neutron_get_floatingip.json', 'GET', f + fip['id'], expect=200)
+    record('neutron_get_floatingip_not_found.json', 'GET', f + zero, expect=404)
+    fixed = port['fixed_ips'][0]['ip_address']
+    if want('neutron_put_floatingip_disassociate.json') and not want('neutron_put_floatingip_associate.json'):
+        neutron('PUT', '/floatingips/%s' % fip['id'], body={'floatingip': {'port_id': port['id'], 'fixed_ip_address': fixed}})
+    record('neutron_put_floatingip_associate.json', 'PUT', f + fip['id'],
+           body={'floatingip': {'port_id': port['id'], 'fixed_ip_address': fixed}}, expect=200)
+    record('neutron_put_floatingip_disassociate.json', 'PUT', f + fip['id'], body={'floatingip': {'port_id': None}}, expect=200)
+    # port2's subnet is joined to no router: Neutron refuses (ExternalGatewayForFloatingIPNotFound)
+    record('neutron_put_floatingip_no_router.json', 'PUT', f + fip['id'], body={'floatingip': {'port_id': port2['id']}}, expect=404)
 
 
 # ------------------------------------------------------------------------------------------------ the recordings
@@ -439,6 +577,8 @@ def main():
             record(cinder[1], 'GET', CINDER + '/v3/', token=False)
             record(cinder[2], 'GET', CINDER + '/v3/%s/types' % PROJECT_ID, expect=200)
             record(cinder[3], 'GET', CINDER + '/v3/%s/os-services' % PROJECT_ID, expect=200)
+
+    record_neutron()
 
 
 if LIST:

@@ -9,6 +9,13 @@
 #   MariaDB). It answers every query Nova makes for servers booted with networks "none" (ports, security groups,
 #   extensions); it cannot bind ports, so servers must be booted with networks "none". OS_RIG_NEUTRON=stub runs
 #   instead lib/neutron_stub.py, a tiny fake that answers every collection with an empty list (NOT Neutron).
+#   For the guest-cluster agents' API (openstack-virtual-ip, openstack-floating-ip; record-fixtures.sh's neutron_*
+#   fixtures) it also loads the L3 router service plugin (service_plugins = router: routers, external networks'
+#   gateways and floating IPs through the API; no L3 agent, so nothing is plumbed and floating IPs stay DOWN) and the
+#   port_security ML2 extension driver (port_security_enabled on networks and ports, as real clouds have; allowed
+#   address pairs need port security on). Flat networks on any physical network name (flat_networks = *), one
+#   network per name; an external network is a flat one with router:external. No --fresh needed: the schema
+#   (neutron-db-manage upgrade heads) has every table already.
 #
 # Usage: start.sh [--fresh]
 #   (no option)  start with the state left by the last run (servers, services...), or create it on the first run
@@ -237,7 +244,7 @@ cat >"$ETC/neutron/neutron.conf" <<EOF
 bind_host = 127.0.0.1
 bind_port = 9696
 core_plugin = ml2
-service_plugins =
+service_plugins = router
 auth_strategy = keystone
 api_paste_config = $ETC/neutron/api-paste.ini
 transport_url = rabbit://guest:guest@127.0.0.1:5672/
@@ -262,7 +269,7 @@ $POLICY
 type_drivers = flat
 tenant_network_types =
 mechanism_drivers =
-extension_drivers =
+extension_drivers = port_security
 [ml2_type_flat]
 flat_networks = *
 EOF

@@ -100,10 +100,11 @@ async function environment(ctx: FenceContext): Promise<NodeJS.ProcessEnv> {
 /** The connection settings: the options given, then the reference's defaults where nothing else sets the value. */
 export function cloudParams(ctx: FenceContext, env: NodeJS.ProcessEnv): CloudParams {
   const viaCloud = !!(ctx.str('cloud') || env.OS_CLOUD);
+  // (the password may come from password_script: set, not given)
   const get = (n: string): string | undefined => {
-    if (ctx.given.has(n)) return ctx.opts[n];
     const d = REFERENCE_DEFAULTS[n];
-    return d && !viaCloud && !d.env.some((e) => env[e]) ? d.value : undefined;
+    if (!d || ctx.given.has(n)) return ctx.opts[n] || undefined;
+    return !viaCloud && !d.env.some((e) => env[e]) ? d.value : undefined;
   };
   const params = cloudParamsFromSettings(get, {
     names: { projectName: 'project_name', userDomain: 'user_domain_name', projectDomain: 'project_domain_name' },

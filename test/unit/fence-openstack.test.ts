@@ -276,6 +276,25 @@ describe('fence_openstack options under the reference names', () => {
     expect([r.result, r.stdout]).toEqual([0, 'Status: ON\n']);
   });
 
+  it('password_script: the password is its output (and never printed)', async () => {
+    const s = vm('node-a', 'SHUTOFF');
+    const r = await capture(() => runFence(definition, ['-o', 'status', '-n', s.id, '-v', '--auth-url', fake.url, '-l', 'guest',
+      '--project-name', 'guests', '-S', `echo ${PASSWORD}`]));
+    expect([r.result, r.stdout]).toEqual([2, 'Status: OFF\n']);
+    expect(r.stderr).not.toContain(PASSWORD);
+  });
+
+  it('OS_* of the environment when no option says otherwise (as the other agents)', async () => {
+    const s = vm('node-a');
+    Object.assign(process.env, { OS_AUTH_URL: fake.url, OS_USERNAME: 'guest', OS_PASSWORD: PASSWORD, OS_PROJECT_NAME: 'guests', OS_INTERFACE: 'public' });
+    try {
+      const r = await capture(() => runFence(definition, ['-o', 'status', '-n', s.id]));
+      expect([r.result, r.stdout]).toEqual([0, 'Status: ON\n']);
+    } finally {
+      for (const k of ['OS_AUTH_URL', 'OS_USERNAME', 'OS_PASSWORD', 'OS_PROJECT_NAME', 'OS_INTERFACE']) delete process.env[k];
+    }
+  });
+
   it('openrc=FILE: the OS_* variables of the sourced file', async () => {
     const s = vm('node-a');
     const rc = path.join(dir, 'guest-openrc.sh');

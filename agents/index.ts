@@ -2,6 +2,7 @@
 import type { AgentEntry } from '../lib/runtime/agent';
 import { fenceCompute } from './fence_compute';
 import { fenceEvacuate } from './fence_evacuate';
+import { fenceOpenstack } from './fence_openstack';
 import { fenceVirsh } from './fence_virsh';
 import { novaEvacuate } from './NovaEvacuate';
 import { novaComputeWait } from './nova-compute-wait';
@@ -16,6 +17,7 @@ export type { AgentEntry };
 export const AGENTS: Record<string, AgentEntry> = {
   fence_compute: fenceCompute,
   fence_evacuate: fenceEvacuate,
+  fence_openstack: fenceOpenstack,
   fence_virsh: fenceVirsh,
   NovaEvacuate: novaEvacuate,
   'nova-compute-wait': novaComputeWait,

@@ -10,7 +10,7 @@
 # The agent names come from the built binary itself (`openstack-ha-agents --list`): names starting with fence_ go to
 # /usr/sbin, the others to the OCF provider directory "openstack". Every file is replaced atomically (a temporary
 # name in the same directory, then mv -f), so a cluster running the agents never sees a missing or partial file.
-# Files that were not already ours (Debian's fence-agents ships /usr/sbin/fence_compute, fence_evacuate and fence_virsh) are
+# Files that were not already ours (Debian's fence-agents ships /usr/sbin/fence_compute, fence_evacuate, fence_openstack and fence_virsh) are
 # reported as replaced; when installing into / a packaged file is first diverted with dpkg-divert (kept as
 # NAME.distrib), so that package upgrades don't overwrite our agent.
 set -euo pipefail
@@ -91,7 +91,7 @@ for name in "${AGENTS[@]}"; do
       was=$(describe "$dest")
     fi
   fi
-  # a file of a Debian package (fence-agents ships fence_compute, fence_evacuate and fence_virsh): divert it, so that the
+  # a file of a Debian package (fence-agents ships fence_compute, fence_evacuate, fence_openstack and fence_virsh): divert it, so that the
   # package keeps its copy as NAME.distrib and its upgrades never overwrite ours
   if [ -z "$DESTDIR" ] && [ -n "$was" ] && command -v dpkg-divert >/dev/null 2>&1 \
      && dpkg-query -S "$dest" >/dev/null 2>&1 && [ "$(dpkg-divert --listpackage "$dest")" != LOCAL ]; then

@@ -211,7 +211,7 @@ export function fenceManpage(doc, { version, date }) {
     '.TP', '\\fB1\\fR', 'Failure (invalid options, the device unreachable or refusing, a timeout).',
     '.TP', '\\fB2\\fR', 'For \\fBstatus\\fR: the target is off.');
   const names = new Set(params.map((p) => p.attrs.name));
-  const see = ['pcs', 'stonith_admin', 'fence_compute', 'fence_evacuate', 'fence_virsh'].filter((n) => n !== name);
+  const see = ['pcs', 'stonith_admin', 'fence_compute', 'fence_evacuate', 'fence_openstack', 'fence_virsh'].filter((n) => n !== name);
   if (names.has('ssh_options')) {
     // an SSH-driven power device (fence_virsh)
     out.push('.SH EXAMPLES', 'A stonith device with \\fBpcs\\fR(8) for the libvirt domain \\fIvm2\\fR (the cluster node \\fInode2\\fR) on ' +
@@ -222,6 +222,17 @@ export function fenceManpage(doc, { version, date }) {
     out.push('.PP', 'By hand:');
     out.push(...example([`${name} -a kvmhost1 -l fence -k /root/.ssh/id_ed25519 --use-sudo -n vm2 -o status`]));
     out.push('.SH SEE ALSO', [...see, 'virsh', 'ssh'].map((n) => `\\fB${lit(n)}\\fR(${n === 'virsh' || n === 'ssh' ? 1 : 8})`).join(', '));
+    return out.join('\n') + '\n';
+  }
+  if (names.has('openrc')) {
+    // Nova servers as the power device of a guest cluster (fence_openstack)
+    out.push('.SH EXAMPLES', 'A stonith device with \\fBpcs\\fR(8) for a cluster whose nodes are Nova servers, taking the credentials ' +
+      '(an application credential, say) from the \\fIguests\\fR entry of \\fI/etc/openstack/clouds.yaml\\fR; each node is a ' +
+      'server of the same name (else map node names to server UUIDs or names with \\fBpcmk_host_map\\fR):');
+    out.push(...example([`pcs stonith create fence-nova ${name} cloud=guests pcmk_host_list="node1 node2 node3"`]));
+    out.push('.PP', 'By hand, the status of the server \\fInode2\\fR (0: ACTIVE, 2: SHUTOFF, 1: any other state):');
+    out.push(...example([`${name} --cloud=guests -n node2 -o status`]));
+    out.push('.SH SEE ALSO', see.map((n) => `\\fB${lit(n)}\\fR(8)`).join(', '));
     return out.join('\n') + '\n';
   }
   const args = [...connectionExample(names)];

@@ -6,9 +6,10 @@
 #   PKG_COMPRESS=gzip npm run package             faster, larger (default: xz, which takes minutes)
 #
 #   dist/openstack-ha-agents_VERSION_amd64.deb       dpkg-deb; Depends: pacemaker-cli-utils; maintainer scripts in
-#                                                    packaging/ divert fence-agents' fence_compute, fence_evacuate, fence_virsh
+#                                                    packaging/ divert fence-agents' fence_compute, fence_evacuate,
+#                                                    fence_openstack, fence_virsh
 #   dist/openstack-ha-agents-VERSION.x86_64.rpm      rpmbuild (Debian's rpm package); Conflicts: fence-agents-compute,
-#                                                    fence-agents-virsh
+#                                                    fence-agents-openstack, fence-agents-virsh
 #
 # Needs: dpkg-deb, rpmbuild, gzip (bash test/package/deps.sh installs them, as root). Reproducible: file dates are
 # SOURCE_DATE_EPOCH, by default the date of the last commit.
@@ -82,11 +83,11 @@ Priority: optional
 Description: Pacemaker resource and fence agents for a highly available OpenStack
  OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence
  agents fence_compute and fence_evacuate, for instance HA: when a compute node fails, Pacemaker fences it and
- its instances are evacuated to the other compute nodes; fence_virsh, for libvirt domains over SSH. One
- standalone executable (Node.js is built in).
+ its instances are evacuated to the other compute nodes; fence_openstack, for Nova servers (guest clusters);
+ fence_virsh, for libvirt domains over SSH. One standalone executable (Node.js is built in).
  .
- fence-agents' own fence_compute, fence_evacuate and fence_virsh are diverted to /usr/sbin/NAME.distrib while this
- package is installed.
+ fence-agents' own fence_compute, fence_evacuate, fence_openstack and fence_virsh are diverted to
+ /usr/sbin/NAME.distrib while this package is installed.
 CONTROL
 install -m 0755 packaging/preinst packaging/postrm "$DEB/DEBIAN/"
 mkdir -p dist
@@ -109,6 +110,7 @@ BuildArch: x86_64
 AutoReqProv: no
 Requires: pacemaker-cli
 Conflicts: fence-agents-compute
+Conflicts: fence-agents-openstack
 Conflicts: fence-agents-virsh
 %global debug_package %{nil}
 %global __os_install_post %{nil}
@@ -117,8 +119,9 @@ Conflicts: fence-agents-virsh
 
 %description
 OCF resource agents (ocf:openstack:NovaEvacuate, nova-compute-wait, NovaCompute and control-plane services) and the fence
-agents fence_compute, fence_evacuate and fence_virsh, in one standalone executable. Conflicts with fence-agents-compute
-and fence-agents-virsh, whose /usr/sbin/fence_compute, fence_evacuate and fence_virsh it replaces.
+agents fence_compute, fence_evacuate, fence_openstack and fence_virsh, in one standalone executable. Conflicts with
+fence-agents-compute, fence-agents-openstack and fence-agents-virsh, whose /usr/sbin/fence_compute, fence_evacuate,
+fence_openstack and fence_virsh it replaces.
 
 %install
 cp -a "$STAGE/." %{buildroot}/

@@ -4,7 +4,7 @@
  */
 import type { OcfParam, OcfContext } from '../runtime/ocf/index';
 import { OcfError, OCF } from '../runtime/ocf/index';
-import type { FenceOpt, FenceContext } from '../runtime/fence/index';
+import { withDashedAlias, type FenceOpt, type FenceContext } from '../runtime/fence/index';
 import { ConfigError, ENDPOINT_TYPES, cloudParamsFromSettings, resolveCloudConfig, type CloudParams } from '../openstack/index';
 
 export { ENDPOINT_TYPES };
@@ -27,16 +27,7 @@ export const OCF_CLOUD_PARAMS: readonly OcfParam[] = [
   { name: 'insecure', type: 'boolean', default: 'false', shortdesc: 'Allow insecure TLS requests', longdesc: 'Explicitly allow the agent to perform "insecure" TLS (https) requests. The server\'s certificate will not be verified against any certificate authorities. This option should be used with caution.' },
 ];
 
-/**
- * An option under fence-agents' old dashed name too (auth-url for auth_url), declared as fence-agents declares
- * project-domain: the dashed name deprecated, the underscore name obsoleting it. pcs checks names against the
- * metadata, so this is what lets the OpenStack HA guide's `pcs stonith create ... auth-url=... tenant-name=...
- * record-only=1` through without --force (the runtime maps dashed names to the option either way).
- */
-export function withDashedAlias(o: FenceOpt): FenceOpt[] {
-  const dashed = o.name.replace(/_/g, '-');
-  return [{ ...o, name: dashed, key: o.key ?? o.name, deprecated: true }, { ...o, obsoletes: dashed }];
-}
+export { withDashedAlias };
 
 /** Fence-agent options for reaching OpenStack, as fence-agents' fence_compute declares them (plus the dashed names). */
 export const FENCE_CLOUD_OPTS: readonly FenceOpt[] = [

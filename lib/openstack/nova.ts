@@ -18,6 +18,11 @@ import {
 
 export const MAX_MICROVERSION = '2.94';
 export const MIN_MICROVERSION = '2.11';
+/**
+ * What every Nova serves (its minimum since Liberty): the calls on one project's servers (fence_openstack) use it as is,
+ * without fetching the version document first.
+ */
+export const BASE_MICROVERSION = '2.1';
 const PAGE_LIMIT = 1000;
 const MAX_PAGES = 10000;
 const EXTRA_SPECS_CONCURRENCY = 8;
@@ -97,8 +102,11 @@ export class Nova implements NovaClient {
     return compareMicroversions(await this.microversion(), v) >= 0;
   }
 
-  private async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<any> {
-    const { mv, base } = await this.api();
+  /** at: 'negotiated' (default), or BASE_MICROVERSION without negotiating */
+  private async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, at: 'negotiated' | 'base' = 'negotiated'): Promise<any> {
+    const { mv, base } = at === 'base'
+      ? { mv: BASE_MICROVERSION, base: computeUrls(await this.session.endpoint('compute')).base }
+      : await this.api();
     const res = await this.session.request({
       method,
       url: base + path,
@@ -109,12 +117,12 @@ export class Nova implements NovaClient {
   }
 
   /** Every item of a paginated list, re-requesting with our own URL and the marker of each "next" link. */
-  private async list<T>(path: string, query: Record<string, string>, key: string): Promise<T[]> {
+  private async list<T>(path: string, query: Record<string, string>, key: string, at: 'negotiated' | 'base' = 'negotiated'): Promise<T[]> {
     const out: T[] = [];
     const seen = new Set<string>();
     const params = new URLSearchParams(query);
     for (let page = 0; page < MAX_PAGES; page++) {
-      const body = await this.call('GET', `${path}?${params}`);
+      const body = await this.call('GET', `${path}?${params}`, undefined, at);
       const items = (body?.[key] ?? []) as T[];
       out.push(...items);
       const links = (body?.[`${key}_links`] ?? []) as { rel?: string; href?: string }[];
@@ -224,6 +232,33 @@ export class Nova implements NovaClient {
 
   async getServer(id: string): Promise<NovaServer> {
     return mapServer((await this.call('GET', `/servers/${encodeURIComponent(id)}`)).server);
+  }
+
+  async showServer(id: string): Promise<NovaServer> {
+    return mapServer((await this.call('GET', `/servers/${encodeURIComponent(id)}`, undefined, 'base')).server);
+  }
+
+  async serversNamed(name: string): Promise<NovaServer[]> {
+    // Nova's name filter is a regular expression (the database's REGEXP): anchored and escaped, then checked here too
+    const re = `^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`;
+    const body = await this.call('GET', `/servers/detail?${new URLSearchParams({ name: re })}`, undefined, 'base');
+    return ((body?.servers ?? []) as RawServer[]).filter((s) => s.name === name).map(mapServer);
+  }
+
+  async listProjectServers(opts: { onePage?: number } = {}): Promise<NovaServer[]> {
+    if (opts.onePage !== undefined) {
+      const body = await this.call('GET', `/servers/detail?limit=${opts.onePage}`, undefined, 'base');
+      return ((body?.servers ?? []) as RawServer[]).map(mapServer);
+    }
+    return (await this.list<RawServer>('/servers/detail', { limit: String(PAGE_LIMIT) }, 'servers', 'base')).map(mapServer);
+  }
+
+  async stopServer(id: string): Promise<void> {
+    await this.call('POST', `/servers/${encodeURIComponent(id)}/action`, { 'os-stop': null }, 'base');
+  }
+
+  async startServer(id: string): Promise<void> {
+    await this.call('POST', `/servers/${encodeURIComponent(id)}/action`, { 'os-start': null }, 'base');
   }
 
   async evacuate(serverId: string, opts: EvacuateOptions = {}): Promise<void> {

@@ -155,6 +155,17 @@ export interface NovaClient {
   /** every server of the cloud, across all projects, following pagination */
   listAllServers(): Promise<NovaServer[]>;
   getServer(id: string): Promise<NovaServer>;
+  /**
+   * The calls on the servers of the token's project (fence_openstack), at microversion 2.1 without negotiating:
+   * GET /servers/{id} (OpenStackError 404 when unknown); the servers whose name is exactly `name` (one filtered
+   * request); every server of the project (paged), or with onePage only the first onePage of them (one request);
+   * POST os-stop / os-start (202; 409 when the server is not in a state that allows it).
+   */
+  showServer(id: string): Promise<NovaServer>;
+  serversNamed(name: string): Promise<NovaServer[]>;
+  listProjectServers(opts?: { onePage?: number }): Promise<NovaServer[]>;
+  stopServer(id: string): Promise<void>;
+  startServer(id: string): Promise<void>;
   evacuate(serverId: string, opts?: EvacuateOptions): Promise<void>;
   /** evacuations (migration_type evacuation) from that host, optionally only those changed since an ISO time */
   listEvacuations(sourceHost: string, changesSince?: string): Promise<NovaMigration[]>;

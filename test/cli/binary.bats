@@ -20,7 +20,7 @@ setup() { setup_state_dir; }
   run "$BIN" --list
   [ "$status" -eq 0 ]
   [ "$output" = "$(printf '%s\n' NovaCompute NovaEvacuate cinder-api cinder-backup cinder-scheduler cinder-volume fence_compute fence_evacuate \
-    fence_virsh glance-api keystone neutron-server nova-api nova-compute-wait nova-conductor nova-scheduler \
+    fence_openstack fence_virsh glance-api keystone neutron-server nova-api nova-compute-wait nova-conductor nova-scheduler \
     openstack-floating-ip openstack-info openstack-virtual-ip | head -c -1)" ]
 }
 
@@ -48,13 +48,13 @@ setup() { setup_state_dir; }
   for a in NovaEvacuate nova-compute-wait NovaCompute; do
     "$LINKS/$a" meta-data | (cd /usr/share/resource-agents && xmllint --noout --valid -)
   done
-  for a in fence_compute fence_evacuate fence_virsh; do
+  for a in fence_compute fence_evacuate fence_openstack fence_virsh; do
     "$LINKS/$a" -o metadata | xmllint --noout --relaxng /usr/share/cluster/relaxng/metadata.rng -
   done
 }
 
 @test "fence metadata keeps every parameter of Debian's reference agents, with the same defaults" {
-  for a in fence_compute fence_evacuate fence_virsh; do
+  for a in fence_compute fence_evacuate fence_openstack fence_virsh; do
     ref=/usr/sbin/$a; [ -x "$ref.distrib" ] && ref=$ref.distrib
     # the reference is only there before our install replaced it (dpkg-divert keeps it as .distrib)
     "$ref" -o metadata 2>/dev/null | grep -q 'openstack-ha-agents' && skip "reference $a not available"

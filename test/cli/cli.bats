@@ -137,7 +137,7 @@ json_ok() { node -e 'JSON.parse(require("fs").readFileSync(0, "utf8"))'; }
   [ "$status" -eq 0 ]; [[ "$stderr" == *'trace: loaded node_modules/yargs/index.mjs'* ]]
   # the agents don't: metadata, an OCF monitor and a fence status, by link and through the program
   for cmd in "$LINKS/fence_compute -o metadata" "$BIN fence_compute -o metadata" "$LINKS/fence_evacuate -o metadata" \
-             "$LINKS/NovaEvacuate meta-data" "$BIN NovaEvacuate meta-data" "$LINKS/nova-compute-wait meta-data"; do
+             "$LINKS/fence_openstack -o metadata" "$LINKS/NovaEvacuate meta-data" "$BIN NovaEvacuate meta-data" "$LINKS/nova-compute-wait meta-data"; do
     run --separate-stderr $cmd
     [ "$status" -eq 0 ] || { echo "$cmd: exit $status: $stderr"; false; }
     [[ "$stderr" != *'trace: loaded'* ]] || { echo "$cmd loaded: $stderr"; false; }

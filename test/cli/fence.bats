@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# fence_compute and fence_evacuate from the command line and from stdin, against the OpenStack fake.
+# fence_compute, fence_evacuate and fence_openstack from the command line and from stdin, against the OpenStack fake.
 
 load helpers
 
@@ -125,4 +125,43 @@ PY
   # unfence it again for whatever runs next
   attrd_updater -p -n evacuate -Q -N compute3 -U no
   "$LINKS/fence_compute" -o on -n compute3 -k "$AUTH_URL" -l admin -p admin -t admin -e public
+}
+
+# fence_openstack: the fake's admin project holds the servers made here (names oha-guest-*, on compute1)
+os_creds() { printf 'auth-url=%s\nlogin=admin\npasswd=admin\nproject-name=admin\nuser-domain-name=Default\nproject-domain-name=Default\n' "$AUTH_URL"; }
+export -f os_creds
+guest_server() { fake_post servers "{\"host\": \"compute1\", \"name\": \"$1\", \"status\": \"${2:-ACTIVE}\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["servers"][0]["id"])'; }
+
+@test "fence_openstack: status, off, status from stdin with the reference's names; by UUID and by name" {
+  id=$(guest_server oha-guest-a)
+  run bash -c "{ os_creds; echo action=status; echo uuid=$id; } | '$LINKS/fence_openstack'"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Status: ON" ]
+  # (stdout only: the agent logs what it does on stderr)
+  run bash -c "{ os_creds; echo action=off; echo plug=oha-guest-a; } | '$LINKS/fence_openstack' 2>/dev/null"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Success: Powered OFF" ]
+  run "$LINKS/fence_openstack" --auth-url "$AUTH_URL" -l admin -p admin -o status -n "$id"
+  [ "$status" -eq 2 ]
+  [ "$output" = "Status: OFF" ]
+}
+
+@test "fence_openstack: list prints uuid,name; monitor answers; an unknown plug fails with exit 1" {
+  id=$(guest_server oha-guest-b SHUTOFF)
+  run "$LINKS/fence_openstack" --auth-url "$AUTH_URL" -l admin -p admin -o list
+  [ "$status" -eq 0 ]
+  grep -qx "$id,oha-guest-b" <<<"$output"
+  run "$LINKS/fence_openstack" --auth-url "$AUTH_URL" -l admin -p admin -o list-status
+  grep -qx "$id,oha-guest-b,OFF" <<<"$output"
+  run "$LINKS/fence_openstack" --auth-url "$AUTH_URL" -l admin -p admin -o monitor
+  [ "$status" -eq 0 ]
+  run "$LINKS/fence_openstack" --auth-url "$AUTH_URL" -l admin -p admin -o status -n oha-no-such-guest
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no server with UUID or name 'oha-no-such-guest'"* ]]
+}
+
+@test "fence_openstack: a wrong password fails with exit 1 and is never printed" {
+  run bash -c "printf 'auth_url=%s\nusername=admin\npassword=WrongSecret42\naction=monitor\nverbose=1\n' '$AUTH_URL' | '$LINKS/fence_openstack'"
+  [ "$status" -eq 1 ]
+  [[ "$output" != *WrongSecret42* ]]
 }

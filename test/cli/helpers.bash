@@ -27,7 +27,7 @@ stop_fake() {
 make_links() {
   export LINKS="$BATS_FILE_TMPDIR/bin"
   mkdir -p "$LINKS"
-  for a in fence_compute fence_evacuate fence_virsh NovaEvacuate nova-compute-wait NovaCompute; do ln -f "$BIN" "$LINKS/$a"; done
+  for a in fence_compute fence_evacuate fence_openstack fence_virsh NovaEvacuate nova-compute-wait NovaCompute; do ln -f "$BIN" "$LINKS/$a"; done
   ln -sf "$BIN" "$LINKS/fence_compute_symlink"
 }
 

@@ -48,7 +48,7 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   dpkg-deb -c "$DEB" | grep -q '^h.* ./usr/sbin/fence_compute link to '
 }
 
-@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli, conflicts with fence-agents-compute and -virsh" {
+@test "dpkg-deb -I shows the dependency on pacemaker-cli-utils; the rpm requires pacemaker-cli, conflicts with fence-agents-compute, -openstack and -virsh" {
   run dpkg-deb -I "$DEB"
   [ "$status" -eq 0 ]
   grep -qx ' Depends: pacemaker-cli-utils' <<<"$output"
@@ -57,16 +57,16 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   run rpm -qp --requires "$RPM"
   grep -qx 'pacemaker-cli' <<<"$output"
   run rpm -qp --conflicts "$RPM"
-  [ "$output" = "$(printf 'fence-agents-compute\nfence-agents-virsh')" ]
+  [ "$output" = "$(printf 'fence-agents-compute\nfence-agents-openstack\nfence-agents-virsh')" ]
 }
 
-@test "the maintainer scripts pass sh -n and divert fence_compute, fence_evacuate, fence_virsh and their man pages as NAME.distrib" {
+@test "the maintainer scripts pass sh -n and divert fence_compute, fence_evacuate, fence_openstack, fence_virsh and their man pages as NAME.distrib" {
   dir="$BATS_TEST_TMPDIR/control"
   dpkg-deb -e "$DEB" "$dir"
   for s in preinst postrm; do
     [ -x "$dir/$s" ] || { echo "no executable $s"; false; }
     sh -n "$dir/$s"
-    grep -q 'for a in fence_compute fence_evacuate fence_virsh; do' "$dir/$s"
+    grep -q 'for a in fence_compute fence_evacuate fence_openstack fence_virsh; do' "$dir/$s"
     grep -q '"/usr/share/man/man8/$a.8.gz" "/usr/share/man/man8/$a.distrib.8.gz"' "$dir/$s"
   done
   grep -q 'dpkg-divert --package "$PKG" --rename --divert "$2" --add "$1"' "$dir/preinst"
@@ -78,24 +78,24 @@ deb_dirs() { dpkg-deb -c "$DEB" | awk '$1 ~ /^d/ { print $6 }' | sed 's|^\./|/|;
   r="$BATS_TEST_TMPDIR/root"
   mkdir -p "$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" "$r/usr/sbin" "$r/usr/share/man/man8"
   touch "$r/var/lib/dpkg/status" "$r/var/lib/dpkg/diversions"
-  for a in fence_compute fence_evacuate fence_virsh; do echo "fence-agents $a" >"$r/usr/sbin/$a"; echo "man $a" >"$r/usr/share/man/man8/$a.8.gz"; done
+  for a in fence_compute fence_evacuate fence_openstack fence_virsh; do echo "fence-agents $a" >"$r/usr/sbin/$a"; echo "man $a" >"$r/usr/share/man/man8/$a.8.gz"; done
   dpkg-deb -e "$DEB" "$r/ctl"
   export DPKG_ROOT="$r" DPKG_ADMINDIR="$r/var/lib/dpkg"
   sh -e "$r/ctl/preinst" install
-  for a in fence_compute fence_evacuate fence_virsh; do
+  for a in fence_compute fence_evacuate fence_openstack fence_virsh; do
     [ "$(dpkg-divert --listpackage "/usr/sbin/$a")" = openstack-ha-agents ]
     [ "$(dpkg-divert --truename "/usr/sbin/$a")" = "/usr/sbin/$a.distrib" ]
     [ "$(dpkg-divert --truename "/usr/share/man/man8/$a.8.gz")" = "/usr/share/man/man8/$a.distrib.8.gz" ]
     [ "$(cat "$r/usr/sbin/$a.distrib")" = "fence-agents $a" ] && [ ! -e "$r/usr/sbin/$a" ]
     [ -e "$r/usr/share/man/man8/$a.distrib.8.gz" ] && [ ! -e "$r/usr/share/man/man8/$a.8.gz" ]
   done
-  # an upgrade (new preinst upgrade, old postrm upgrade) keeps the six diversions
+  # an upgrade (new preinst upgrade, old postrm upgrade) keeps the eight diversions
   sh -e "$r/ctl/preinst" upgrade 0.0.1
   sh -e "$r/ctl/postrm" upgrade 0.0.2
-  [ "$(dpkg-divert --list | grep -c 'by openstack-ha-agents$')" -eq 6 ]
+  [ "$(dpkg-divert --list | grep -c 'by openstack-ha-agents$')" -eq 8 ]
   sh -e "$r/ctl/postrm" remove
   [ -z "$(dpkg-divert --list)" ]
-  for a in fence_compute fence_evacuate fence_virsh; do
+  for a in fence_compute fence_evacuate fence_openstack fence_virsh; do
     [ "$(cat "$r/usr/sbin/$a")" = "fence-agents $a" ] && [ ! -e "$r/usr/sbin/$a.distrib" ]
     [ -e "$r/usr/share/man/man8/$a.8.gz" ] && [ ! -e "$r/usr/share/man/man8/$a.distrib.8.gz" ]
   done

@@ -25,7 +25,11 @@
  * expired or revoked tokens → 401. os-migrations filters (instance_uuid, migration_type, source_compute, host, status,
  * hidden, changes-since/changes-before from 2.59/2.66, user_id/project_id from 2.80) and pages (limit/marker from
  * 2.59, newest first) like Nova; os-aggregates (list, show, create, update, delete, add_host, remove_host,
- * set_metadata; uuid from 2.41).
+ * set_metadata; uuid from 2.41). Server actions os-stop (vm_state active or error) and os-start (vm_state stopped), task
+ * state none, else 409 "Cannot 'stop' instance ID while it is in vm_state stopped" (nova/api/openstack/common.py
+ * raise_http_conflict_for_instance_invalid_state); accepted: 202 without a body, task_state powering-off/powering-on,
+ * and after powerDelayMs SHUTOFF/ACTIVE, once the server's nova-compute is up (the RPC cast waits in the queue).
+ * GET /servers/detail takes name (a regular expression), status, limit and marker; all_tenants and host for admins.
  *
  * Fault injection and scenario set-up (FakeState method → /_fake route, JSON body):
  *   addServers(host, n, {status, flavor, image, name})  POST /_fake/servers {host, count, status, flavor, image, name}
@@ -41,6 +45,9 @@
  *       the next n accepted evacuations (of servers whose source host matches the regex hostLike / whose id is in
  *       serverIds) fail: kind "error" (default) = the rebuild fails on the destination (server ERROR on the
  *       destination, migration "failed"); "novalidhost" = the scheduler finds no host (see above, migration "error")
+ *   failPowerActions(n, {action, serverIds})         POST /_fake/fail-power-actions {count, action, serverIds}
+ *       the next n accepted os-stop/os-start (action "stop" or "start", default both) fail on the compute host: the
+ *       task state is reverted and the server stays as it was (Nova's reverts_task_state; no fault shown)
  *   failNext(n, status, pathRegex?)                  POST /_fake/fail {count, status, path}        (5xx and others)
  *   hangNext(n, pathRegex?)                          POST /_fake/hang {count, path}   never answered (until close)
  *   resetNext(n, pathRegex?)                         POST /_fake/reset {count, path}  connection destroyed
@@ -76,6 +83,8 @@ export interface FakeOptions {
   tokenTtlSec?: number;
   /** time an accepted evacuation takes (default 50 ms) */
   evacuateDelayMs?: number;
+  /** time an accepted os-stop / os-start takes on an up nova-compute (default 30 ms) */
+  powerDelayMs?: number;
   /** after killService(host), the service is reported down only after this long (default 0) */
   serviceDownMs?: number;
   /** largest page Nova and Glance return, like osapi_max_limit / api_limit_max (default 1000) */
@@ -155,6 +164,7 @@ export interface RecordedRequest {
 interface Token { userId: string; projectId: string | null; expiresAt: number; appCredId?: string }
 interface FailRule { remaining: number; status: number; path?: RegExp }
 interface NetRule { remaining: number; kind: 'hang' | 'reset'; path?: RegExp }
+interface PowerFailRule { remaining: number; action?: 'stop' | 'start'; serverIds?: Set<string> }
 interface EvacFailRule { remaining: number; kind: 'error' | 'novalidhost'; hostLike?: RegExp; serverIds?: Set<string> }
 interface Reply { status: number; body?: unknown; headers?: Record<string, string>; raw?: string }
 
@@ -260,6 +270,7 @@ export class FakeState {
   readonly tokenTtlSec: number;
   readonly evacuateDelayMs: number;
   readonly serviceDownMs: number;
+  powerDelayMs: number;
   pageSize: number;
   readonly regions: string[];
 
@@ -279,11 +290,13 @@ export class FakeState {
   failRules: FailRule[] = [];
   netRules: NetRule[] = [];
   evacFailRules: EvacFailRule[] = [];
+  powerFailRules: PowerFailRule[] = [];
   aggregates: FakeAggregate[] = [];
   /** faults served: requests left unanswered (hangNext), connections reset (resetNext), injected error answers
-   * (failNext), Keystone connections dropped (keystoneDown), evacuations failed on purpose (failEvacuations),
+   * (failNext), Keystone connections dropped (keystoneDown), evacuations failed on purpose (failEvacuations), power
+   * actions failed on purpose (failPowerActions),
    * 501 answers for what the simulator does not model */
-  faults = { hangs: 0, resets: 0, injectedFailures: 0, keystoneDrops: 0, evacuationFailures: 0, notModelled: 0 };
+  faults = { hangs: 0, resets: 0, injectedFailures: 0, keystoneDrops: 0, evacuationFailures: 0, powerActionFailures: 0, notModelled: 0 };
   /** what was refused with 501 ("GET /compute/v2.1/os-hosts", "the query parameter x of GET ...") */
   notModelled: string[] = [];
   /** sockets of requests held by hangNext (destroyed on close) */
@@ -303,6 +316,7 @@ export class FakeState {
     this.tokenTtlSec = opts.tokenTtlSec ?? 3600;
     this.evacuateDelayMs = opts.evacuateDelayMs ?? 50;
     this.serviceDownMs = opts.serviceDownMs ?? 0;
+    this.powerDelayMs = opts.powerDelayMs ?? 30;
     this.pageSize = opts.pageSize ?? 1000;
     this.regions = opts.regions?.length ? opts.regions : ['RegionOne'];
     this.addUser('admin', opts.adminPassword ?? 'admin', 'admin', ['admin', 'reader', 'member']);
@@ -401,6 +415,21 @@ export class FakeState {
     if (--rule.remaining <= 0) this.evacFailRules.splice(this.evacFailRules.indexOf(rule), 1);
     this.faults.evacuationFailures++;
     return rule.kind;
+  }
+
+  /** The next `count` accepted os-stop / os-start (of that action, of those servers) fail on the compute host. */
+  failPowerActions(count: number, opts: { action?: 'stop' | 'start'; serverIds?: string[] } = {}): void {
+    if (opts.action !== undefined && opts.action !== 'stop' && opts.action !== 'start') throw new Error(`unknown power action ${opts.action}`);
+    this.powerFailRules.push({ remaining: count, action: opts.action, serverIds: opts.serverIds ? new Set(opts.serverIds) : undefined });
+  }
+
+  /** Whether this accepted power action is to fail (consumes one). */
+  takePowerFailure(s: FakeServer, action: 'stop' | 'start'): boolean {
+    const rule = this.powerFailRules.find((r) => r.remaining > 0 && (!r.action || r.action === action) && (!r.serverIds || r.serverIds.has(s.id)));
+    if (!rule) return false;
+    if (--rule.remaining <= 0) this.powerFailRules.splice(this.powerFailRules.indexOf(rule), 1);
+    this.faults.powerActionFailures++;
+    return true;
   }
 
   /** The next n requests (matching pathRegex, tested on path?query) are never answered; their sockets close with the server. */
@@ -1129,6 +1158,7 @@ function nova(ctx: Ctx): Reply {
     if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
     const b = ctx.body;
     if (b && typeof b === 'object' && 'evacuate' in b) return evacuate(ctx, s, b.evacuate);
+    if (b && typeof b === 'object' && ('os-stop' in b || 'os-start' in b)) return powerAction(ctx, s, 'os-stop' in b ? 'stop' : 'start');
     return notModelledReply(state, 'compute', `the server action ${b && typeof b === 'object' ? Object.keys(b)[0] : '(none)'} (POST ${ctx.path})`);
   }
 
@@ -1539,6 +1569,35 @@ function aggregates(ctx: Ctx, rest: string): Reply {
   return bad(`Invalid request body: unknown action ${action}`);
 }
 
+/** os-stop / os-start (nova/compute/api.py stop/start: check_instance_state, then an RPC cast to the compute host). */
+function powerAction(ctx: Ctx, s: FakeServer, action: 'stop' | 'start'): Reply {
+  const { state } = ctx;
+  const allowed = action === 'stop' ? ['active', 'error'] : ['stopped'];
+  if (s.taskState !== null) return novaFault(409, `Cannot '${action}' instance ${s.id} while it is in task_state ${s.taskState}`);
+  if (!allowed.includes(s.vmState)) return novaFault(409, `Cannot '${action}' instance ${s.id} while it is in vm_state ${s.vmState}`);
+  s.taskState = action === 'stop' ? 'powering-off' : 'powering-on';
+  s.updated = zTime();
+  const fail = state.takePowerFailure(s, action);
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => { state.timers.delete(timer); fn(); }, ms);
+    timer.unref();
+    state.timers.add(timer);
+  };
+  const finish = () => {
+    const svc = s.host ? state.service(s.host) : undefined;
+    if (!svc || state.serviceState(svc) !== 'up') { later(50, finish); return; }
+    s.taskState = null;
+    s.updated = zTime();
+    if (fail) return;
+    s.vmState = action === 'stop' ? 'stopped' : 'active';
+    s.powerState = action === 'stop' ? 4 : 1;
+    s.fault = undefined;
+  };
+  later(state.powerDelayMs, finish);
+  // no body: Nova's ResponseObject.serialize sets no Content-Type then, webob's default stays (text/html; charset=UTF-8)
+  return { status: 202, headers: { 'Content-Type': 'text/html; charset=UTF-8' } };
+}
+
 function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {
   const { state } = ctx;
   const mv = ctx.mv!;
@@ -1742,6 +1801,11 @@ function control(state: FakeState, method: string, path: string, b: Record<strin
         state.failEvacuations(Number(b.count ?? 1), {
           hostLike: b.hostLike === undefined ? undefined : String(b.hostLike), serverIds: b.serverIds?.map(String), kind: b.kind,
         });
+        return ok();
+      }
+      case 'POST /_fake/fail-power-actions': {
+        if (b.serverIds !== undefined && !Array.isArray(b.serverIds)) return bad('serverIds must be a list');
+        state.failPowerActions(Number(b.count ?? 1), { action: b.action, serverIds: b.serverIds?.map(String) });
         return ok();
       }
       case 'POST /_fake/aggregates': {

@@ -8,7 +8,7 @@
 # Builds the packages (PKG_COMPRESS=gzip) unless dist/ has them, then checks:
 #  0. rpm -qlp lists the same files as dpkg-deb -c;
 #  1. apt-get install ./dist/openstack-ha-agents_VERSION_amd64.deb, with fence-agents installed first: its
-#     fence_compute, fence_evacuate and fence_virsh (and their man pages) are diverted to NAME.distrib, ours are in place;
+#     fence_compute, fence_evacuate, fence_openstack and fence_virsh (and their man pages) are diverted to NAME.distrib, ours are in place;
 #  2. pcs resource describe ocf:openstack:NovaEvacuate, pcs stonith describe fence_compute, man fence_compute and
 #     man ocf_openstack_NovaEvacuate work;
 #  3. an upgrade to VERSION+test1 keeps the diversions and our agents;
@@ -50,8 +50,9 @@ if [ ${#EXCLUDES[@]} -gt 0 ]; then
   for f in "${EXCLUDES[@]}"; do mv "$f" "$f.install-test"; done
   "${APT[@]}" install --reinstall fence-agents >/tmp/install-test-apt.log 2>&1 || { tail -20 /tmp/install-test-apt.log >&2; fail "apt-get install --reinstall fence-agents failed"; }
 fi
-DIVERTED=(/usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_virsh /usr/share/man/man8/fence_compute.8.gz
-  /usr/share/man/man8/fence_evacuate.8.gz /usr/share/man/man8/fence_virsh.8.gz)
+DIVERTED=(/usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_openstack /usr/sbin/fence_virsh
+  /usr/share/man/man8/fence_compute.8.gz /usr/share/man/man8/fence_evacuate.8.gz /usr/share/man/man8/fence_openstack.8.gz
+  /usr/share/man/man8/fence_virsh.8.gz)
 distrib() { case $1 in *.8.gz) echo "${1%.8.gz}.distrib.8.gz" ;; *) echo "$1.distrib" ;; esac; }
 declare -A orig_sum
 for f in "${DIVERTED[@]}"; do
@@ -91,7 +92,7 @@ check_installed() {
     [ "$(md5sum <"$d")" = "${orig_sum[$f]}" ] || fail "$d is not fence-agents' file"
     [ "$(md5sum <"$f")" != "${orig_sum[$f]}" ] || fail "$f is still fence-agents' file"
   done
-  for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_virsh; do
+  for f in /usr/sbin/fence_compute /usr/sbin/fence_evacuate /usr/sbin/fence_openstack /usr/sbin/fence_virsh; do
     [ "$f" -ef /usr/lib/$NAME/$NAME ] || fail "$f is not our binary (hard link)"
   done
   /usr/sbin/fence_compute -o metadata | grep -q '<resource-agent name="fence_compute"' || fail "fence_compute -o metadata"
@@ -108,7 +109,7 @@ out=$(pcs resource describe ocf:openstack:NovaEvacuate 2>&1) || fail "pcs resour
 grep -q 'auth_url' <<<"$out" || fail "pcs resource describe shows no auth_url: $out"
 out=$(pcs stonith describe fence_compute 2>&1) || fail "pcs stonith describe failed: $out"
 grep -q 'record_only' <<<"$out" || fail "pcs stonith describe shows no record_only (fence-agents' agent?): $out"
-for page in fence_compute ocf_openstack_NovaEvacuate fence_evacuate fence_virsh ocf_openstack_NovaCompute; do
+for page in fence_compute ocf_openstack_NovaEvacuate fence_evacuate fence_openstack fence_virsh ocf_openstack_NovaCompute; do
   out=$(man "$page" 2>&1) || fail "man $page failed: $out"
   grep -q 'EXIT STATUS' <<<"$out" || fail "man $page is not ours: $(head -5 <<<"$out")"
   w=$(man --warnings "$page" 2>&1 >/dev/null) || fail "man --warnings $page failed: $w"

@@ -157,6 +157,17 @@ const anAggregate = (hosts: string[]): Setup => (fake, req) => {
   if (rm) rm.host = hosts[0];
 };
 const aFlavor: Setup = (_fake, req) => { req.path = req.path.replace(/flavors\/[^/?]+/, 'flavors/42'); };
+/** fence_openstack's fixtures: the rig's oha-fixture-vm (admin project, ACTIVE unless said) is this fake server. */
+const fixtureVm = (status = 'ACTIVE'): Setup => (fake, req) => {
+  const [s] = fake.state.addServers('compute1', 1, { name: 'oha-fixture-vm', status });
+  req.path = req.path.replace(/\/servers\/[0-9a-f-]{36}/, `/servers/${s.id}`).replace(/marker=[0-9a-f-]{36}/, `marker=${s.id}`);
+};
+/** As many older servers as the recorded page holds (the rig's project may have others), then the marker (newest). */
+const olderThanMarker = (file: string): Setup => (fake, req) => {
+  const recorded = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as { body: { servers: unknown[] } };
+  fake.state.addServers('compute2', recorded.body.servers.length);
+  fixtureVm()(fake, req);
+};
 const cinderProject: Setup = (fake, req) => { req.path = req.path.replace(/\/v3\/[0-9a-f]{32}\//, `/v3/${fake.state.admin.projectId}/`); };
 
 /**
@@ -196,6 +207,15 @@ const PENDING: Record<string, Setup> = {
   'nova_put_os_services_force_up_mv2.11.json': legacyService,
   'nova_post_os_aggregates_remove_host_mv2.41.json': anAggregate(['compute3']),
   'nova_put_os_aggregate_mv2.41.json': anAggregate(['compute3']),
+  'nova_get_server_mv2.1.json': fixtureVm(),
+  'nova_get_server_not_found_mv2.1.json': () => {},
+  'nova_get_servers_detail_limit_mv2.1.json': fixtureVm(),
+  'nova_get_servers_detail_marker_mv2.1.json': olderThanMarker('nova_get_servers_detail_marker_mv2.1.json'),
+  'nova_get_servers_detail_name_mv2.1.json': fixtureVm(),
+  'nova_post_server_action_os_stop_mv2.1.json': fixtureVm(),
+  'nova_post_server_action_os_stop_stopped_mv2.1.json': fixtureVm('SHUTOFF'),
+  'nova_post_server_action_os_start_mv2.1.json': fixtureVm('SHUTOFF'),
+  'nova_post_server_action_os_start_active_mv2.1.json': fixtureVm(),
   'glance_get_versions.json': () => {},
   'glance_get_versions_path.json': () => {},
   // the rig's newest image, cirros-evac (property evacuable=true), is listed first (Glance: created_at desc); the

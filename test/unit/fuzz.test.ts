@@ -2,7 +2,7 @@
  * Fuzz tests of the two runtimes' input handling, in-process with a seeded PRNG (FUZZ_SEED=<n> reproduces a run;
  * the seed is printed, and every failure message carries the seed and the case number):
  *  (a) the fence runtime (lib/runtime/fence/index.ts): stdin name=value text and argv, run through runFence with the real
- *      option declarations and the real validate() of fence_compute / fence_evacuate;
+ *      option declarations and the real validate() of fence_compute / fence_evacuate / fence_openstack;
  *  (b) the OCF runtime (lib/runtime/ocf/index.ts): OCF_RESKEY_* environments and actions, run through runOcf with the real
  *      parameter declarations, validate() of NovaEvacuate, nova-compute-wait and NovaCompute, and the real start/stop of NovaEvacuate.
  * Handlers that would reach OpenStack or Pacemaker are replaced by stubs that succeed, answer a status or throw
@@ -25,6 +25,7 @@ import { runFence, parseArgv, parseStdin, allOptions, FenceError, type FenceAgen
 import { runOcf, OCF, OcfError, type OcfAgent, type OcfContext } from '../../lib/runtime/ocf/index';
 import { definition as fenceCompute } from '../../agents/fence_compute';
 import { definition as fenceEvacuate } from '../../agents/fence_evacuate';
+import { definition as fenceOpenstack } from '../../agents/fence_openstack';
 import { definition as novaEvacuate } from '../../agents/NovaEvacuate';
 import { definition as novaComputeWait } from '../../agents/nova-compute-wait';
 import { definition as novaCompute } from '../../agents/NovaCompute';
@@ -118,8 +119,8 @@ function stubFence(base: FenceAgent, outcome: () => Outcome): FenceAgent {
   return { ...base, handlers };
 }
 
-/** fence option names that must only get safe values (they run a shell, write a file or sleep) */
-const GUARDED = new Set(['password_script', 'passwd_script', 'debug', 'debug_file', 'delay']);
+/** fence option names that must only get safe values (they run a shell, write a file or sleep; openrc is sourced) */
+const GUARDED = new Set(['password_script', 'passwd_script', 'debug', 'debug_file', 'delay', 'openrc']);
 
 function fenceStdin(r: Rng, agent: FenceAgent, secrets: string[], debugFile: string): string {
   const opts = allOptions(agent).filter((o) => !GUARDED.has(o.name));
@@ -182,13 +183,13 @@ function fenceArgv(r: Rng, agent: FenceAgent, secrets: string[]): string[] {
 /** nothing in argv or stdin may make the runtime run a shell, write outside TMP or sleep (should random text ever spell it) */
 function argvIsSafe(agent: FenceAgent, argv: string[]): boolean {
   const { opts } = parseArgv(agent, argv);
-  return !opts.password_script && !opts.debug_file && !(Number(opts.delay) > 0);
+  return !opts.password_script && !opts.debug_file && !(Number(opts.delay) > 0) && !opts.openrc;
 }
 function stdinIsSafe(agent: FenceAgent, stdin: string, debugFile: string): boolean {
   let opts: Record<string, string>;
   try { opts = parseStdin(agent, stdin).opts; } catch { return true; } // rejected before anything runs
   return (!opts.password_script || /^printf '%s\\n' [A-Za-z0-9]+$/.test(opts.password_script))
-    && (!opts.debug_file || opts.debug_file === debugFile) && !(Number(opts.delay) > 0);
+    && (!opts.debug_file || opts.debug_file === debugFile) && !(Number(opts.delay) > 0) && !opts.openrc;
 }
 
 inProcess('fuzz: fence runtime (stdin and argv)', () => {
@@ -196,7 +197,7 @@ inProcess('fuzz: fence runtime (stdin and argv)', () => {
     const r = prng(SEED);
     let outcome: Outcome = 'ok';
     let secrets: string[] = [];
-    const agents = [fenceCompute, fenceEvacuate].map((a) => stubFence(a, () => outcome));
+    const agents = [fenceCompute, fenceEvacuate, fenceOpenstack].map((a) => stubFence(a, () => outcome));
     const debugFile = path.join(TMP, 'fence-debug.log');
     const counts: Record<string, number> = {};
     const cap = captureAll();
@@ -398,7 +399,7 @@ spawned('fuzz: the built binary (spawned)', () => {
     for (let i = 0; i < SPAWNS; i++) {
       const secrets: string[] = [];
       if (i % 2 === 0) {
-        const agent = r.pick([fenceCompute, fenceEvacuate]);
+        const agent = r.pick([fenceCompute, fenceEvacuate, fenceOpenstack]);
         const stdin = fenceStdin(r, agent, secrets, path.join(TMP, 'spawn-debug.log')).replace(/^action=.*$/m, '') + `\naction=${r.pick(fenceActions)}\n`;
         const argv = [agent.name];
         jobs.push(async () => {

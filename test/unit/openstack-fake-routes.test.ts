@@ -5,6 +5,7 @@
 import * as http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenStack, type FakeOpenStack, type FakeOptions } from '../fake/openstack-fake';
+import { sleep, waitFor } from '../fake/harness';
 
 interface Res { status: number; body: any; text: string; type: string }
 
@@ -96,6 +97,37 @@ describe('simulator routes', () => {
     }
   });
 
+  it('os-stop / os-start: 202 without a body, task states, Nova\'s 409s, done only once nova-compute is up', async () => {
+    const { fake: f, nova } = await start({ powerDelayMs: 200 });
+    const [s] = f.state.addServers('compute1', 1);
+    const action = (a: string) => nova('POST', `/servers/${s.id}/action`, { mv: '2.1', body: { [a]: null } });
+    const status = async () => (await nova('GET', `/servers/${s.id}`, { mv: '2.1' })).body.server;
+    let r = await action('os-stop');
+    expect([r.status, r.text]).toEqual([202, '']);
+    expect((await status())['OS-EXT-STS:task_state']).toBe('powering-off');
+    r = await action('os-stop');
+    expect([r.status, r.body.conflictingRequest?.message]).toEqual([409, `Cannot 'stop' instance ${s.id} while it is in task_state powering-off`]);
+    await waitFor(() => f.state.serverStatus(s) === 'SHUTOFF' && s.taskState === null);
+    expect((await status()).status).toBe('SHUTOFF');
+    r = await action('os-stop');
+    expect([r.status, r.body.conflictingRequest?.message]).toEqual([409, `Cannot 'stop' instance ${s.id} while it is in vm_state stopped`]);
+    // the host's nova-compute down: accepted, done once it is back
+    f.state.killService('compute1');
+    expect((await action('os-start')).status).toBe(202);
+    await sleep(100);
+    expect([f.state.serverStatus(s), s.taskState]).toEqual(['SHUTOFF', 'powering-on']);
+    f.state.reviveService('compute1');
+    await waitFor(() => f.state.serverStatus(s) === 'ACTIVE' && s.taskState === null);
+    r = await action('os-start');
+    expect([r.status, r.body.conflictingRequest?.message]).toEqual([409, `Cannot 'start' instance ${s.id} while it is in vm_state active`]);
+    // an injected failure: accepted, the task state reverted, the server as it was
+    f.state.failPowerActions(1, { action: 'stop' });
+    expect((await action('os-stop')).status).toBe(202);
+    await waitFor(() => s.taskState === null);
+    expect(f.state.serverStatus(s)).toBe('ACTIVE');
+    expect((await fakeState(f)).faults.powerActionFailures).toBe(1);
+  });
+
   it('answers 501 naming what it does not model: routes, query parameters, server actions', async () => {
     const { fake: f, nova, tok } = await start();
     const [s] = f.state.addServers('compute1', 1);
@@ -105,7 +137,7 @@ describe('simulator routes', () => {
       [await nova('POST', '/servers', { body: { server: {} } }), /POST \/compute\/v2\.1\/servers"/],
       [await nova('GET', '/servers/detail?all_tenants=1&image=x&sort_key=name'), /query parameters image, sort_key of GET \/compute\/v2\.1\/servers\/detail/],
       [await nova('GET', '/os-services?zone=nova'), /query parameter zone of GET/],
-      [await nova('POST', `/servers/${s.id}/action`, { body: { 'os-stop': null } }), /server action os-stop/],
+      [await nova('POST', `/servers/${s.id}/action`, { body: { reboot: { type: 'HARD' } } }), /server action reboot/],
       [await call(f, tok, 'GET', '/identity/v3/projects'), /GET \/identity\/v3\/projects/],
       [await call(f, tok, 'GET', '/image/v2/images?name=cirros'), /query parameter name of GET \/image\/v2\/images/],
       [await call(f, tok, 'GET', '/image/v2/schemas/image'), /GET \/image\/v2\/schemas\/image/],
@@ -152,6 +184,6 @@ describe('simulator routes', () => {
     await post('keystone', { down: true });
     await expect(token(f)).rejects.toThrow();
     const st = await fakeState(f);
-    expect(st.faults).toEqual({ hangs: 1, resets: 2, injectedFailures: 1, keystoneDrops: 1, evacuationFailures: 0, notModelled: 0 });
+    expect(st.faults).toEqual({ hangs: 1, resets: 2, injectedFailures: 1, keystoneDrops: 1, evacuationFailures: 0, powerActionFailures: 0, notModelled: 0 });
   });
 });

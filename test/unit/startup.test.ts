@@ -47,7 +47,7 @@ describe('start-up', () => {
     expect(initialised(['fence_compute', '-o', 'metadata'])).toContain('lib/core/log.ts');
   });
 
-  for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['fence_virsh', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
+  for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['fence_virsh', '-o', 'metadata'], ['fence_openstack', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
     ['nova-compute-wait', 'meta-data'], ['NovaCompute', 'meta-data'], ['cinder-api', 'meta-data'], ['openstack-virtual-ip', 'meta-data'], ['--list']]) {
     it(`${args.join(' ')} loads no HTTP client, SSH client, YAML parser or evacuation engine`, () => {
       expect(initialised(args).filter((m) => HEAVY.test(m))).toEqual([]);

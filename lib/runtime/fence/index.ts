@@ -64,8 +64,11 @@ export interface FenceContext {
   plug: string;
 }
 
-/** status: known from the listing itself (list-status then asks no one per plug) */
-export interface PlugEntry { plug: string; alias?: string; status?: 'on' | 'off' }
+/**
+ * status: known from the listing itself (list-status then asks no one per plug); 'unknown' for a plug that is neither
+ * on nor off (list-status prints UNKNOWN, as fencing.py does for any other state)
+ */
+export interface PlugEntry { plug: string; alias?: string; status?: 'on' | 'off' | 'unknown' }
 
 export interface FenceHandlers {
   /** checks after the generic ones, for every action but metadata/manpage; throw FenceError */
@@ -130,6 +133,17 @@ const COMMON_TAIL_OPTS: readonly FenceOpt[] = [
   { name: 'stonith_status_sleep', long: 'stonith-status-sleep', arg: '[seconds]', type: 'second', default: '1', shortdesc: 'Sleep X seconds between status calls during a STONITH action' },
   { name: 'retry_on', long: 'retry-on', arg: '[attempts]', type: 'integer', default: '1', shortdesc: 'Count of attempts to retry power on' },
 ];
+
+/**
+ * An option under fence-agents' old dashed name too (auth-url for auth_url), declared as fence-agents declares
+ * project-domain: the dashed name deprecated, the underscore name obsoleting it. pcs checks names against the
+ * metadata, so this is what lets dashed names (`pcs stonith create ... auth-url=... tenant-name=...`) through without
+ * --force (the runtime maps dashed names to the option either way).
+ */
+export function withDashedAlias(o: FenceOpt): FenceOpt[] {
+  const dashed = o.name.replace(/_/g, '-');
+  return [{ ...o, name: dashed, key: o.key ?? o.name, deprecated: true }, { ...o, obsoletes: dashed }];
+}
 
 const ACTION_OPT = (def: string): FenceOpt => ({ name: 'action', short: 'o', long: 'action', arg: '[action]', type: 'string', default: def, required: true, shortdesc: 'Fencing action' });
 

@@ -18,7 +18,8 @@
 # What it changes on the rig, and undoes (also when interrupted or failing; a later run first removes what an
 # interrupted run left, found by the oha-fixture name prefix and the state file $OS_RIG_DIR/record-fixtures.state):
 #   - boots one server, oha-fixture-vm, on the first compute host (flavor FLAVOR, image IMAGE of rig.env, no network),
-#     deleted at the end (waited for);
+#     stops and starts it (os-stop, os-start: fence_openstack's calls, at microversion 2.1), deleted at the end (waited
+#     for);
 #   - on the last compute host: disable (with reason), enable, disable, force down, force up through the pre-2.53
 #     os-services actions; done only when that service is enabled, up and not forced down at the start, and put back
 #     so at the end;
@@ -151,7 +152,13 @@ def nova(method, path, mv='2.53', body=None, ok=(200, 201, 202, 204)):
 
 
 # ------------------------------------------------------------------------------------------------ what to record
-# every fixture this script records, in recording order
+# every fixture this script records, in recording order (SERVER_FIXTURES right after nova_get_server_mv2.74.json)
+SERVER_FIXTURES = [
+    'nova_get_server_mv2.1.json', 'nova_get_server_not_found_mv2.1.json', 'nova_get_servers_detail_limit_mv2.1.json',
+    'nova_get_servers_detail_marker_mv2.1.json', 'nova_get_servers_detail_name_mv2.1.json',
+    'nova_post_server_action_os_stop_mv2.1.json', 'nova_post_server_action_os_stop_stopped_mv2.1.json',
+    'nova_post_server_action_os_start_mv2.1.json', 'nova_post_server_action_os_start_active_mv2.1.json',
+]
 PLANNED = [
     'keystone_get_versions.json', 'keystone_get_v3.json', 'nova_get_versions.json', 'nova_get_v2.1.json',
     'nova_get_os_services_mv_unsupported.json', 'nova_get_os_services_unauthorized.json',
@@ -170,7 +177,7 @@ PLANNED = [
     'glance_get_versions.json', 'glance_get_versions_path.json', 'glance_get_images.json', 'glance_get_image.json',
     'glance_get_image_not_found.json',
     'cinder_get_versions.json', 'cinder_get_v3.json', 'cinder_get_types.json', 'cinder_get_os_services.json',
-]
+] + SERVER_FIXTURES  # fence_openstack: one project's servers at microversion 2.1 (record_servers)
 # Neutron (record_neutron below)
 NEUTRON_FIXTURES = [
     'neutron_get_ports_unauthorized.json', 'neutron_get_ports_device_id.json', 'neutron_get_ports_device_id_subnet.json',
@@ -459,6 +466,42 @@ def record_neutron():
     record('neutron_put_floatingip_no_router.json', 'PUT', f + fip['id'], body={'floatingip': {'port_id': port2['id']}}, expect=404)
 
 
+def power_to(sid, status):
+    """Bring the server to ACTIVE or SHUTOFF (os-start / os-stop unless it is there or on its way) and wait for it."""
+    def now():
+        return nova('GET', '/servers/%s' % sid, mv='2.1').json()['server']
+    s = now()
+    if s['status'] != status and not s.get('OS-EXT-STS:task_state'):
+        nova('POST', '/servers/%s/action' % sid, mv='2.1', body={'os-start' if status == 'ACTIVE' else 'os-stop': None})
+
+    def there():
+        s = now()
+        if s['status'] == 'ERROR':
+            raise RuntimeError('%s went to ERROR: %s' % (VM, s.get('fault')))
+        return s['status'] == status and not s.get('OS-EXT-STS:task_state')
+    wait_until('%s %s' % (VM, status), there, 180)
+
+
+def record_servers(vm):
+    """fence_openstack's requests (microversion 2.1, the admin project's servers): show, list, find, stop, start."""
+    sid = vm['id']
+    u = NOVA + '/v2.1/servers'
+    record('nova_get_server_mv2.1.json', 'GET', u + '/%s' % sid, mv='2.1', expect=200)
+    record('nova_get_server_not_found_mv2.1.json', 'GET', u + '/00000000-0000-4000-8000-000000000000', mv='2.1', expect=404)
+    record('nova_get_servers_detail_limit_mv2.1.json', 'GET', u + '/detail?limit=1', mv='2.1', expect=200)
+    # the newest server as marker: the page holds the next older one of the project, if any
+    record('nova_get_servers_detail_marker_mv2.1.json', 'GET', u + '/detail?limit=1&marker=%s' % sid, mv='2.1', expect=200)
+    record('nova_get_servers_detail_name_mv2.1.json', 'GET', u + '/detail?name=%s' % urllib.parse.quote('^%s$' % VM), mv='2.1', expect=200)
+    action = u + '/%s/action' % sid
+    power_to(sid, 'ACTIVE')
+    record('nova_post_server_action_os_stop_mv2.1.json', 'POST', action, mv='2.1', body={'os-stop': None}, expect=202)
+    power_to(sid, 'SHUTOFF')
+    record('nova_post_server_action_os_stop_stopped_mv2.1.json', 'POST', action, mv='2.1', body={'os-stop': None}, expect=409)
+    record('nova_post_server_action_os_start_mv2.1.json', 'POST', action, mv='2.1', body={'os-start': None}, expect=202)
+    power_to(sid, 'ACTIVE')
+    record('nova_post_server_action_os_start_active_mv2.1.json', 'POST', action, mv='2.1', body={'os-start': None}, expect=409)
+
+
 # ------------------------------------------------------------------------------------------------ the recordings
 def main():
     hosts = [h for h in ENV.get('COMPUTE_HOSTS', '').split(',') if h]
@@ -484,6 +527,7 @@ def main():
            'nova_get_os_hypervisors_servers_mv2.52.json', 'nova_get_os_hypervisors_search_mv2.52.json',
            'nova_get_os_hypervisors_servers_gone_mv2.53.json', 'nova_get_server_mv2.74.json']
     needs_vm = [n for n in hyp if want(n)]
+    vm = None
     if needs_vm:
         on_host = {s['OS-EXT-SRV-ATTR:host'] for s in nova('GET', '/servers/detail?all_tenants=1', mv='2.74').json()['servers']}
         empty = [h for h in hosts if h not in on_host and h != vm_host]
@@ -510,6 +554,10 @@ def main():
         record('nova_get_os_hypervisors_servers_gone_mv2.53.json', 'GET', NOVA + '/v2.1/os-hypervisors/%s/servers' % q(vm_host),
                mv='2.53', expect=404)
         record('nova_get_server_mv2.74.json', 'GET', NOVA + '/v2.1/servers/%s' % vm['id'], mv='2.74', expect=200)
+
+    # fence_openstack's server calls (on the same server, booted here when the above did not)
+    if [n for n in SERVER_FIXTURES if want(n)]:
+        record_servers(vm or boot_vm(vm_host))
 
     # flavors
     flavors = {f['name']: f['id'] for f in nova('GET', '/flavors').json()['flavors']}

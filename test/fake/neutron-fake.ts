@@ -248,13 +248,16 @@ function std(o: { projectId: string; createdAt: string; updatedAt: string; revis
   return { tags: [], created_at: o.createdAt, updated_at: o.updatedAt, revision_number: o.revision, project_id: o.projectId };
 }
 
+/** the project's "default" security group, which real Neutron gives every new port (recorded: one id) */
+const DEFAULT_SECURITY_GROUP = '5f3a6c52-0d6e-4b8e-9a51-3c2f7d9e1b40';
+
 function portView(p: NeutronFakePort) {
   return {
     id: p.id, name: p.name, network_id: p.networkId, tenant_id: p.projectId, mac_address: p.macAddress, admin_state_up: true,
     status: p.status, device_id: p.deviceId, device_owner: p.deviceOwner, fixed_ips: p.fixedIps.map((f) => ({ ...f })),
-    allowed_address_pairs: p.allowedAddressPairs.map((a) => ({ ...a })), extra_dhcp_opts: [], security_groups: [],
+    allowed_address_pairs: p.allowedAddressPairs.map((a) => ({ ...a })), extra_dhcp_opts: [], security_groups: [DEFAULT_SECURITY_GROUP],
     description: '', 'binding:vnic_type': 'normal', 'binding:profile': {}, 'binding:host_id': '', 'binding:vif_type': 'unbound',
-    'binding:vif_details': {}, port_security_enabled: true, ip_allocation: 'immediate', resource_request: null, ...std(p),
+    'binding:vif_details': {}, port_security_enabled: true, ...std(p),
   };
 }
 

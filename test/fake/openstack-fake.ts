@@ -1594,8 +1594,8 @@ function powerAction(ctx: Ctx, s: FakeServer, action: 'stop' | 'start'): Reply {
     s.fault = undefined;
   };
   later(state.powerDelayMs, finish);
-  // no body: Nova's ResponseObject.serialize sets no Content-Type then, webob's default stays (text/html; charset=UTF-8)
-  return { status: 202, headers: { 'Content-Type': 'text/html; charset=UTF-8' } };
+  // no body, yet Content-Type application/json (recorded on Zed)
+  return { status: 202, headers: { 'Content-Type': 'application/json' } };
 }
 
 function evacuate(ctx: Ctx, s: FakeServer, args: unknown): Reply {

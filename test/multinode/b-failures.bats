@@ -16,7 +16,7 @@ T="$MN_OUT/B"
 mark() { echo "$1=$(now_ms)" >>"$T.times"; }
 get() { sed -n "s/^$1=//p" "$T.times" | tail -1; }
 setup_file() { rm -f "$MN_OUT"/B.*; }
-teardown() { bg_stop B-watch; bg_stop B-watch2; bg_stop B-attr; }
+teardown() { bg_stop B-watch; bg_stop B-attr; }
 evacuator_running() { [ -n "$(running_on nova-evacuate)" ]; }
 
 # timeline NAME IDFILE WATCH: failure -> fenced -> first rebuild -> last ACTIVE elsewhere -> schedulable
@@ -128,8 +128,6 @@ timeline() {
   bg_start B-attr attr_watch compute2 "$T.e.attr"
   mark fail
   bash "$MN" power off compute2
-  # from here on, every nova-compute seen on compute2 is a new one (the power cut ended the old one)
-  bg_start B-watch2 pids_watch compute2 "$T.e.pids"
   wait_for 180 fenced_since compute2 "$(get fail)"
   if [ "$(bash "$MN" power status compute2)" = off ]; then power_on compute2; fi
   wait_for 240 node_is compute2 online
@@ -147,8 +145,9 @@ timeline() {
   evacuated_once "$T.e"
   # nova-compute started (its process start time) only after the evacuation was recorded done
   done_at=$(awk 'NR > 1 && $2 == "no" {print $1; exit}' "$T.e.attr")
-  wait_for 30 test -s "$T.e.pids"
-  first_pid=$(sort -n "$T.e.pids" | head -1 | cut -d' ' -f1)
+  # (every nova-compute process on compute2 now was started after the power cut, which ended the old one)
+  for p in $(nova_compute_pids compute2); do echo "$(start_ms "$p") $p"; done | sort -n >"$T.e.pids"
+  first_pid=$(head -1 "$T.e.pids" | cut -d' ' -f1)
   cat "$T.e.attr" "$T.e.pids"
   [ -n "$done_at" ] && [ -n "$first_pid" ] && [ "$first_pid" -gt "$done_at" ]
   recovered compute2

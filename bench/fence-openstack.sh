@@ -18,7 +18,8 @@ REF=/usr/sbin/fence_openstack; [ -x "$REF.distrib" ] && REF=$REF.distrib
 have_ref=; [ -x "$REF" ] && ! "$REF" -o metadata 2>/dev/null | grep -q openstack-ha-agents && have_ref=1
 ref_api=
 if [ -n "$have_ref" ]; then
-  if python3 -c 'import novaclient, keystoneauth1' 2>/dev/null; then ref_api=1
+  # the reference's own interpreter (its #! line), not whatever python3 comes first on PATH
+  if /usr/bin/python3 -c 'import novaclient, keystoneauth1' 2>/dev/null; then ref_api=1
   else echo "bench: python3-novaclient / python3-keystoneauth1 are not installed: the reference's status and list are not measured"; fi
 else
   echo "bench: no reference fence_openstack ($REF): only ours is measured"

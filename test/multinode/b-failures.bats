@@ -129,6 +129,7 @@ timeline() {
   mark fail
   bash "$MN" power off compute2
   wait_for 180 fenced_since compute2 "$(get fail)"
+  echo "fenced=$(fenced_at compute2 "$(get fail)")" >>"$T.times"
   if [ "$(bash "$MN" power status compute2)" = off ]; then power_on compute2; fi
   wait_for 240 node_is compute2 online
   mark rejoined
@@ -155,7 +156,7 @@ timeline() {
   mark schedulable
   pcsx resource update nova-evacuate evacuate_delay=0 op monitor interval=10s timeout=120s
   mem_sample
-  record "M-E compute2 back $(secs "$(get fail)" "$(get rejoined)") s after the failure, with its evacuation claimed;" \
+  record "M-E compute2 back $(secs "$(get fail)" "$(get rejoined)") s after the failure, its evacuation not done;" \
     "evacuation done $(secs "$(get fail)" "$done_at") s; its nova-compute started $(secs "$(get fail)" "$first_pid") s"
   timeline "M-E node back during its evacuation" "$T.e" "$T.e.watch"
 }

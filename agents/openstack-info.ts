@@ -78,7 +78,7 @@ export const definition: OcfAgent = {
     'comma-separated list of tuples "subnet_id:port_id": one per subnet of each port of the server (a port with ' +
     'addresses on several subnets gives one tuple per subnet), e.g.\n' +
     '  openstack_id    : 60ac4343-5828-49b1-8aac-7c69b1417f31\n' +
-    '  openstack_ports : 7960d889-9750-4160-bf41-c69a41ad72d9:96530d18-57a3-4718-af32-30f2a74c22a2,b0e55a06-bd75-468d-8baa-22cfeb65799f:a55ae917-8016-4b1e-8ffa-04311b9dc7d6\n' +
+    '  openstack_ports : SUBNET_A:PORT_1,SUBNET_B:PORT_1,SUBNET_A:PORT_2 (each an id like the one above)\n' +
     'The server is found from a mounted config drive, else the metadata service ' +
     '(http://169.254.169.254/openstack/latest/meta_data.json), else cloud-init\'s instance id; the ports from Neutron ' +
     '(the network endpoint of the catalog). The reference agent\'s other attributes (openstack_flavor, openstack_az, ' +

@@ -141,8 +141,9 @@ teardown_file() {
   # nova-evacuate takes it over at once (a live controller's fresh claim is deferred to: unit tests, multi-node D)
   attrd_updater -p -n evacuate -N node1 -U "ctl9@$(date +%s)"
   since=$(log_lines "$RIG_DIR"/ra.log)
-  # evacuate_delay keeps the evacuation open long enough to see compute-unfence's start hold for it
-  pcs resource update nova-evacuate evacuate_delay=8 op monitor interval=3s timeout=60s
+  # evacuate_delay keeps the evacuation open long enough to see compute-unfence's start hold for it (pcs resource
+  # create and its transition took 9 s here)
+  pcs resource update nova-evacuate evacuate_delay=30 op monitor interval=3s timeout=90s
   pcs resource enable nova-evacuate
   wait_for 120 started nova-evacuate
   wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'Taking over the evacuation of node1 claimed by ctl9 .* left the cluster or was fenced since'

@@ -138,20 +138,23 @@ teardown_file() {
   [ "$(attr node1)" = yes ]
   [ "$(svc_field node1 forced_down)" = True ]
   # a fresh claim of a node that is not in the cluster (ctl9): nothing can still be evacuating behind it, so
-  # nova-evacuate takes it over at once (a live controller's fresh claim is deferred to: unit tests, multi-node D)
+  # nova-evacuate takes it over at once (a live node's fresh claim is deferred to: unit tests)
   attrd_updater -p -n evacuate -N node1 -U "ctl9@$(date +%s)"
   since=$(log_lines "$RIG_DIR"/ra.log)
-  # evacuate_delay keeps the evacuation open long enough to see compute-unfence's start hold for it (pcs resource
-  # create and its transition took 9 s here)
-  pcs resource update nova-evacuate evacuate_delay=30 op monitor interval=3s timeout=90s
+  # Keystone down keeps node1's evacuation pending (each monitor takes the claim over, then cannot reach Nova) with
+  # short monitors, so that compute-unfence's start is seen holding for it (a long in-flight monitor, as with
+  # evacuate_delay, held pcs resource create back until it ended)
+  fake_post keystone '{"down": true}'
+  rm -rf /run/openstack-ha-agents   # no cached token
   pcs resource enable nova-evacuate
   wait_for 120 started nova-evacuate
   wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'Taking over the evacuation of node1 claimed by ctl9 .* left the cluster or was fenced since'
   pcs resource create compute-unfence ocf:openstack:nova-compute-wait auth_url="$AUTH_URL" username=admin password=admin \
       tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=150s op monitor interval=2s
-  # compute-unfence's start waits for the evacuation nova-evacuate is running
   wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'Waiting for pending evacuations from node1'
   ! started compute-unfence
+  [ "$(attr node1)" != no ]
+  fake_post keystone '{"down": false}'
   [ "$(svc_field node1 forced_down)" = True ]
   wait_for 90 attr_is node1 no
   ! grep -q 'Deferring processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log

@@ -36,6 +36,20 @@ async function updatePairs(neutron: NeutronClient, port: NeutronPort, done: (p: 
   return current;
 }
 
+/**
+ * The address moved here: remove it from the other ports of the network (the node it left was fenced, so its stop
+ * never ran). Otherwise that node's probe, once it is back, finds the address on its port and reports the resource
+ * running there too, and Pacemaker sees it active on two nodes.
+ */
+async function takeOver(ctx: OcfContext, neutron: NeutronClient, port: NeutronPort, ip: string): Promise<void> {
+  const others = (await neutron.listPorts({ networkId: port.networkId })).filter((p) => p.id !== port.id && hasIp(p, ip));
+  for (const other of others) {
+    ctx.log.info(`Removing IP address ${ip} from port ID ${other.id} (device ${other.deviceId || 'none'}): it moved to port ID ${port.id}`);
+    const after = await updatePairs(neutron, other, (x) => !hasIp(x, ip), (x) => x.allowedAddressPairs.filter((p) => !isOurs(x, ip, p)));
+    if (hasIp(after, ip)) throw new OcfError(OCF.ERR_GENERIC, `${ip} is still an allowed address of port ${other.id}`);
+  }
+}
+
 async function start(ctx: OcfContext): Promise<number> {
   const ip = ctx.str('ip');
   const port = await withCloud(ctx, async (cloud) => {
@@ -50,6 +64,7 @@ async function start(ctx: OcfContext): Promise<number> {
     }
   });
   if (!hasIp(port, ip)) throw new OcfError(OCF.ERR_GENERIC, `${ip} Cannot be set to port ${port.id}`);
+  await withCloud(ctx, (cloud) => takeOver(ctx, cloud.neutron(), port, ip));
   touchStateFile(stateFile(ctx), `${port.id}\n`);
   await informAttribute(ctx, ATTR, ip);
   ctx.log.info(`Successfully brought up ${ip}`);
@@ -102,7 +117,8 @@ export const definition: OcfAgent = {
   shortdesc: 'Move a virtual IP',
   longdesc: 'Resource Agent to move a virtual IP address from an instance to another one by adding an allowed-address ' +
     'pair associated with an instance port.\n' +
-    'Start adds ip to the allowed_address_pairs of this node\'s port on subnet_id (the other pairs are kept); stop ' +
+    'Start adds ip to the allowed_address_pairs of this node\'s port on subnet_id (the other pairs are kept), then removes ' +
+    'it from any other port of that network (a node fenced while it held the address never ran its stop); stop ' +
     'removes exactly that pair (ip for the port\'s MAC address); monitor reports running when the port has exactly that ' +
     'address (10.0.0.1 does not match 10.0.0.10). This node\'s port is found from its server (node attribute ' +
     'openstack_id of openstack-info, else the config drive or metadata service) and Neutron; without those, from the ' +

@@ -269,6 +269,21 @@ describe('openstack-virtual-ip', () => {
     expect(pairsOf(port1)).toEqual(['10.0.0.10']);
   });
 
+  it('start takes the address over: the pair left on the fenced node\'s port (its stop never ran) is removed, other pairs kept', async () => {
+    otherPort.allowedAddressPairs.push({ ip_address: '10.0.0.1', mac_address: otherPort.macAddress }, { ip_address: '10.0.0.77', mac_address: otherPort.macAddress });
+    try {
+      const env = envFor('vip', params());
+      expect((await run(vip, 'start', env)).rc).toBe(OCF.SUCCESS);
+      expect(pairsOf(port1).sort()).toEqual(['10.0.0.1', '10.0.0.10']);
+      expect(pairsOf(otherPort)).toEqual(['10.0.0.77']);
+      expect(logText()).toContain(`Removing IP address 10.0.0.1 from port ID ${otherPort.id}`);
+      expect((await run(vip, 'stop', env)).rc).toBe(OCF.SUCCESS);
+      expect(pairsOf(port1)).toEqual(['10.0.0.10']);
+    } finally {
+      otherPort.allowedAddressPairs = [];
+    }
+  });
+
   it('10.0.0.1 allowed does not make 10.0.0.10 running', async () => {
     const env = envFor('vip10', { ip: '10.0.0.100', subnet_id: A.id });
     port1.allowedAddressPairs.push({ ip_address: '10.0.0.1', mac_address: port1.macAddress });

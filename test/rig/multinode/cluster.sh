@@ -30,6 +30,10 @@
 # (127.0.0.1 everywhere, Keystone catalog included) works unchanged on every node, and a service a node runs
 # itself (cinder-api on 127.0.0.1:8776) is that node's own.
 #
+# Hooks (the guest-cluster rig, test/rig/guest): MN_NODE_INIT=SCRIPT runs as "bash SCRIPT nN" inside the node after
+# its private mounts, at every boot (power on too); MN_PCMK_ENV="NAME=VALUE ..." is added to pacemakerd's environment
+# (its resource agents inherit it).
+#
 # Per node, private mounts: /etc/corosync, /var/lib/corosync, /var/lib/pacemaker, /var/log/pacemaker,
 # /var/lib/heartbeat, /etc/hosts (names the node), tmpfs on /run and /dev/shm. Everything else (the agents in
 # /usr/lib/ocf, /tmp with the rig's state and its shared Cinder volume directory) is the machine's.
@@ -177,12 +181,13 @@ EOX
     mount -t tmpfs tmpfs /run
     mount -t tmpfs tmpfs /dev/shm
     mkdir -p /run/resource-agents /run/crm /run/pacemaker /run/netns
+    ${MN_NODE_INIT:+bash $MN_NODE_INIT n$n || exit 1}
     corosync -f >$b/corosync.out 2>&1 </dev/null &
     echo \$! >$b/corosync.pid
     for i in \$(seq 1 150); do corosync-cfgtool -s >/dev/null 2>&1 && break; sleep 0.1; done
     corosync-cfgtool -s >/dev/null 2>&1 || exit 1
     PCMK_logfacility=none PCMK_logfile=/var/log/pacemaker/pacemaker.log HA_LOGFILE=/var/log/pacemaker/ra.log \
-      HA_DEBUGLOG=/var/log/pacemaker/ra.log /usr/sbin/pacemakerd >$b/pacemakerd.out 2>&1 </dev/null &
+      HA_DEBUGLOG=/var/log/pacemaker/ra.log ${MN_PCMK_ENV:-} /usr/sbin/pacemakerd >$b/pacemakerd.out 2>&1 </dev/null &
     echo \$! >$b/pacemakerd.pid
     wait
   " </dev/null >"$b/init.out" 2>&1 &

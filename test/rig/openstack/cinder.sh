@@ -120,6 +120,9 @@ nfs_sparsed_volumes = true
 nfs_snapshot_support = false
 nas_secure_file_operations = false
 nas_secure_file_permissions = false
+# The NFS driver does not report multiattach itself; a file on a shared export can be attached by several hosts,
+# so the rig declares it, for the scheduler to place a multiattach volume type here (the guest-cluster suite).
+extra_capabilities = {"multiattach": true}
 EOF
   chown root:cinder "$tmp" "$CETC/nfs_shares"
   chmod 0640 "$tmp"

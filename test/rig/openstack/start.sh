@@ -224,8 +224,11 @@ $(authsec placement)
 api_servers = http://127.0.0.1:9292
 [neutron]
 $(authsec nova)
+# Nova sends its service token with the user's: Cinder (Zed with the CVE-2023-2088 fix) refuses a volume detach
+# (attachment delete) that does not come from Nova with it (ConflictNovaUsingAttachment, 409)
 [service_user]
-send_service_user_token = false
+send_service_user_token = true
+$(authsec nova)
 [vnc]
 enabled = false
 [spice]

@@ -19,13 +19,11 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import type { AgentEntry } from '../lib/runtime/agent';
 import {
-  runFence, FenceError, COMMON_PLUG_OPTS, waitForStatus, withDashedAlias, type FenceAgent, type FenceContext, type FenceOpt, type PlugEntry,
+  runFence, FenceError, COMMON_PLUG_OPTS, powerSequence, withDashedAlias, type FenceAgent, type FenceContext, type FenceOpt, type PlugEntry, type PowerControl,
 } from '../lib/runtime/fence/index';
 import {
   ConfigError, OpenStackError, cloudParamsFromSettings, openCloud, resolveCloudConfig, type Cloud, type CloudParams, type NovaServer,
 } from '../lib/openstack/index';
-import { writeStdout } from '../lib/core/stdout';
-import { sleep } from '../lib/core/poll';
 import { VERSION } from '../lib/core/version';
 
 const [login, passwd, passwdScript, password, passwordScript, plug, port, nodename] = COMMON_PLUG_OPTS;
@@ -197,33 +195,15 @@ async function request(ctx: FenceContext, want: 'on' | 'off'): Promise<void> {
   }
 }
 
-/** fencing.py's set_multi_power_fn: request, power_wait, then poll until the state is reached; `attempts` times. */
-async function setAndWait(ctx: FenceContext, want: 'on' | 'off', attempts = 1): Promise<boolean> {
-  for (let i = 0; i < Math.max(attempts, 1); i++) {
-    await request(ctx, want);
-    if (ctx.num('power_wait') > 0) await sleep(ctx.num('power_wait') * 1000);
-    if (await waitForStatus(ctx, want, status)) return true;
-    ctx.log.warn(`server not ${want} after ${ctx.num('power_timeout')} s${i + 1 < attempts ? ': trying again' : ''}`);
-  }
-  return false;
-}
-
-/** fencing.py's fence_action for on, off and reboot (reboot fails when the server does not come back on). */
-async function power(ctx: FenceContext, action: 'on' | 'off' | 'reboot'): Promise<void> {
-  const now = await status(ctx);
-  if (action === now) { writeStdout(`Success: Already ${now.toUpperCase()}\n`); return; }
-  if (action === 'on') {
-    if (!(await setAndWait(ctx, 'on', 1 + ctx.num('retry_on')))) throw new FenceError('Failed: Timed out waiting to power ON');
-    writeStdout('Success: Powered ON\n');
-    return;
-  }
-  if (now !== 'off' && !(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF');
-  if (action === 'off') { writeStdout('Success: Powered OFF\n'); return; }
-  if (!(await setAndWait(ctx, 'on', Math.max(ctx.num('retry_on'), 1)))) {
-    throw new FenceError('Failed: the server was powered off but did not power on again (Timed out waiting to power ON)');
-  }
-  writeStdout('Success: Rebooted\n');
-}
+/** fencing.py's power sequence with os-stop / os-start; reboot fails when the server does not come back on. */
+const POWER: PowerControl = {
+  status,
+  request,
+  rebootOnFailure: 'fail',
+  onTimeout: (ctx, want, attempt, attempts) => {
+    ctx.log.warn(`server not ${want} after ${ctx.num('power_timeout')} s${attempt < attempts ? ': trying again' : ''}`);
+  },
+};
 
 function plugEntry(s: NovaServer): PlugEntry {
   return { plug: s.id, alias: s.name, status: s.status === 'ACTIVE' ? 'on' : s.status === 'SHUTOFF' ? 'off' : 'unknown' };
@@ -243,9 +223,9 @@ export const definition: FenceAgent = {
   handlers: {
     validate,
     status,
-    on: (ctx) => power(ctx, 'on'),
-    off: (ctx) => power(ctx, 'off'),
-    reboot: (ctx) => power(ctx, 'reboot'),
+    on: (ctx) => powerSequence(ctx, 'on', POWER),
+    off: (ctx) => powerSequence(ctx, 'off', POWER),
+    reboot: (ctx) => powerSequence(ctx, 'reboot', POWER),
     list: async (ctx) => (await cloud(ctx).nova().listProjectServers()).map(plugEntry),
     monitor: async (ctx) => { await cloud(ctx).nova().listProjectServers({ onePage: 1 }); },
   },

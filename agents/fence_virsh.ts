@@ -16,11 +16,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AgentEntry } from '../lib/runtime/agent';
 import {
-  runFence, FenceError, EC, COMMON_PLUG_OPTS, waitForStatus, type FenceAgent, type FenceContext, type FenceOpt, type PlugEntry,
+  runFence, FenceError, EC, COMMON_PLUG_OPTS, powerSequence, type FenceAgent, type FenceContext, type FenceOpt, type PlugEntry, type PowerControl,
 } from '../lib/runtime/fence/index';
 import { SshError, SshSession, shellQuote, type HostKeyPolicy } from '../lib/remote/ssh';
-import { writeStdout } from '../lib/core/stdout';
-import { sleep } from '../lib/core/poll';
 import { VERSION } from '../lib/core/version';
 
 const [login, passwd, passwdScript, password, passwordScript, plug, port, nodename] = COMMON_PLUG_OPTS;
@@ -172,37 +170,10 @@ async function setPower(ctx: FenceContext, want: 'on' | 'off'): Promise<void> {
   const verb = want === 'on' ? 'start' : 'destroy';
   const r = await run(ctx, ctx.num('power_timeout'), verb, ctx.plug);
   if (r.code !== 0) ctx.log.warn(`virsh ${verb} ${ctx.plug}: ${(r.stderr || r.stdout).trim() || `exit ${r.code}`}`);
-  if (ctx.num('power_wait') > 0) await sleep(ctx.num('power_wait') * 1000);
 }
 
-/** fencing.py's set_multi_power_fn: set, then poll status until it is reached, `attempts` times */
-async function setAndWait(ctx: FenceContext, want: 'on' | 'off', attempts = 1): Promise<boolean> {
-  for (let i = 0; i < Math.max(attempts, 1); i++) {
-    await setPower(ctx, want);
-    if (await waitForStatus(ctx, want, status)) return true;
-  }
-  return false;
-}
-
-/** fencing.py's fence_action for on, off and reboot */
-async function power(ctx: FenceContext, action: 'on' | 'off' | 'reboot'): Promise<void> {
-  const now = await status(ctx);
-  if (action === now) { writeStdout(`Success: Already ${now.toUpperCase()}\n`); return; }
-  if (action === 'on') {
-    if (!(await setAndWait(ctx, 'on', 1 + ctx.num('retry_on')))) throw new FenceError('Failed: Timed out waiting to power ON');
-    writeStdout('Success: Powered ON\n');
-  } else if (action === 'off') {
-    if (!(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF');
-    writeStdout('Success: Powered OFF\n');
-  } else {
-    if (now !== 'off' && !(await setAndWait(ctx, 'off'))) throw new FenceError('Failed: Timed out waiting to power OFF');
-    let on = false;
-    try { on = await setAndWait(ctx, 'on', ctx.num('retry_on')); } catch (e) { ctx.log.warn((e as Error).message); }
-    // the node is fenced either way
-    if (!on) ctx.log.error('Timed out waiting to power ON');
-    writeStdout('Success: Rebooted\n');
-  }
-}
+/** fencing.py's power sequence with virsh start / destroy; as fencing.py, a reboot succeeds once the domain is off. */
+const POWER: PowerControl = { status, request: setPower, rebootOnFailure: 'succeed' };
 
 function validate(ctx: FenceContext): void {
   if (!ctx.str('username')) throw new FenceError('Failed: You have to set login name');
@@ -227,9 +198,9 @@ export const definition: FenceAgent = {
     validate,
     status,
     list,
-    on: (ctx) => power(ctx, 'on'),
-    off: (ctx) => power(ctx, 'off'),
-    reboot: (ctx) => power(ctx, 'reboot'),
+    on: (ctx) => powerSequence(ctx, 'on', POWER),
+    off: (ctx) => powerSequence(ctx, 'off', POWER),
+    reboot: (ctx) => powerSequence(ctx, 'reboot', POWER),
   },
 };
 

@@ -1,7 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { runFence, parseStdin, parseArgv, metadataXml, actionOnly, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext } from '../../lib/runtime/fence/index';
+import {
+  runFence, parseStdin, parseArgv, metadataXml, actionOnly, powerSequence, FenceError, COMMON_PLUG_OPTS, type FenceAgent, type FenceContext, type PowerControl,
+} from '../../lib/runtime/fence/index';
 import { capture } from './capture';
 
 function agent(seen: FenceContext[] = [], power: { state: 'on' | 'off' } = { state: 'on' }): FenceAgent {
@@ -169,5 +171,129 @@ describe('fence runtime: quiet', () => {
     const r = await capture(() => runFence(agent(), ['-o', 'off', '-q']));
     expect(r.result).toBe(1);
     expect(r.stderr).toBe('');
+  });
+});
+
+/** A machine whose power requests may not take (`ignore`: how many of each are ignored) or may throw. */
+function machine(state: 'on' | 'off', ignore: { on?: number; off?: number } = {}, throwOn?: 'on' | 'off') {
+  const m = {
+    state,
+    requests: [] as { want: 'on' | 'off'; at: number }[],
+    looks: [] as number[],
+    timeouts: [] as string[],
+    control(rebootOnFailure: 'succeed' | 'fail'): PowerControl {
+      return {
+        rebootOnFailure,
+        status: async () => { m.looks.push(Date.now()); return m.state; },
+        request: async (_ctx, want) => {
+          m.requests.push({ want, at: Date.now() });
+          if (want === throwOn) throw new Error(`cannot power ${want}`);
+          if ((ignore[want] ?? 0) > 0) { ignore[want]!--; return; }
+          m.state = want;
+        },
+        onTimeout: (_ctx, want, attempt, attempts) => { m.timeouts.push(`${want} ${attempt}/${attempts}`); },
+      };
+    },
+    wants: () => m.requests.map((r) => r.want),
+  };
+  return m;
+}
+
+function powerAgent(pc: PowerControl): FenceAgent {
+  return {
+    name: 'fence_power', version: '9.9', shortdesc: 'Power test agent', longdesc: 'Powers a fake machine',
+    options: [...COMMON_PLUG_OPTS],
+    handlers: {
+      status: pc.status,
+      on: (ctx) => powerSequence(ctx, 'on', pc),
+      off: (ctx) => powerSequence(ctx, 'off', pc),
+      reboot: (ctx) => powerSequence(ctx, 'reboot', pc),
+    },
+  };
+}
+
+const FAST = ['-n', 'm1', '--power-timeout', '0.2', '--stonith-status-sleep', '0.1'];
+
+describe('fence runtime: powerSequence (fencing.py fence_action and set_multi_power_fn)', () => {
+  it('status first: already ON / OFF asks for nothing', async () => {
+    for (const state of ['on', 'off'] as const) {
+      const m = machine(state);
+      const r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', state, ...FAST]));
+      expect([r.result, r.stdout]).toEqual([0, `Success: Already ${state.toUpperCase()}\n`]);
+      expect(m.wants()).toEqual([]);
+    }
+  });
+
+  it('off: one attempt; a timeout fails with "Timed out waiting to power OFF"', async () => {
+    let m = machine('on');
+    let r = await capture(() => runFence(powerAgent(m.control('succeed')), ['-o', 'off', ...FAST, '--retry-on', '3']));
+    expect([r.result, r.stdout, m.state]).toEqual([0, 'Success: Powered OFF\n', 'off']);
+    m = machine('on', { off: 1 });
+    r = await capture(() => runFence(powerAgent(m.control('succeed')), ['-o', 'off', ...FAST, '--retry-on', '3']));
+    expect([r.result, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toContain('Failed: Timed out waiting to power OFF');
+    expect(m.wants()).toEqual(['off']);
+    expect(m.timeouts).toEqual(['off 1/1']);
+  });
+
+  it('on: 1 + retry_on attempts, each timeout told to onTimeout', async () => {
+    let m = machine('off', { on: 2 });
+    let r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', 'on', ...FAST, '--retry-on', '2']));
+    expect([r.result, r.stdout, m.state]).toEqual([0, 'Success: Powered ON\n', 'on']);
+    expect(m.wants()).toEqual(['on', 'on', 'on']);
+    expect(m.timeouts).toEqual(['on 1/3', 'on 2/3']);
+    m = machine('off', { on: 3 });
+    r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', 'on', ...FAST, '--retry-on', '2']));
+    expect([r.result, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toContain('Failed: Timed out waiting to power ON');
+    expect(m.wants()).toEqual(['on', 'on', 'on']);
+    expect(m.timeouts).toEqual(['on 1/3', 'on 2/3', 'on 3/3']);
+  });
+
+  it('reboot: off then on (max(retry_on, 1) attempts); from off, on only', async () => {
+    let m = machine('on', { on: 1 });
+    let r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', 'reboot', ...FAST, '--retry-on', '2']));
+    expect([r.result, r.stdout, m.state]).toEqual([0, 'Success: Rebooted\n', 'on']);
+    expect(m.wants()).toEqual(['off', 'on', 'on']);
+    m = machine('off');
+    r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', 'reboot', ...FAST, '--retry-on', '0']));
+    expect([r.result, r.stdout]).toEqual([0, 'Success: Rebooted\n']);
+    expect(m.wants()).toEqual(['on']);
+  });
+
+  it("reboot, rebootOnFailure 'fail': the power-on failing after the power-off fails", async () => {
+    const m = machine('on', { on: 9 });
+    const r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', 'reboot', ...FAST, '--retry-on', '0']));
+    expect([r.result, r.stdout, m.state]).toEqual([1, '', 'off']);
+    expect(r.stderr).toContain('Failed: the server was powered off but did not power on again (Timed out waiting to power ON)');
+    expect(m.wants()).toEqual(['off', 'on']);
+  });
+
+  it("reboot, rebootOnFailure 'succeed': the node is fenced, so Rebooted, the failure logged", async () => {
+    let m = machine('on', { on: 9 });
+    let r = await capture(() => runFence(powerAgent(m.control('succeed')), ['-o', 'reboot', ...FAST, '--retry-on', '2']));
+    expect([r.result, r.stdout, m.state]).toEqual([0, 'Success: Rebooted\n', 'off']);
+    expect(r.stderr).toContain('Timed out waiting to power ON');
+    expect(m.wants()).toEqual(['off', 'on', 'on']);
+    // the power-on throwing: a warning, then the same
+    m = machine('on', {}, 'on');
+    r = await capture(() => runFence(powerAgent(m.control('succeed')), ['-o', 'reboot', ...FAST]));
+    expect([r.result, r.stdout]).toEqual([0, 'Success: Rebooted\n']);
+    expect(r.stderr).toMatch(/cannot power on[\s\S]*Timed out waiting to power ON/);
+    // the power-off failing fails, whatever the rule
+    m = machine('on', { off: 1 });
+    r = await capture(() => runFence(powerAgent(m.control('succeed')), ['-o', 'reboot', ...FAST]));
+    expect([r.result, r.stdout]).toEqual([1, '']);
+    expect(r.stderr).toContain('Failed: Timed out waiting to power OFF');
+    expect(m.wants()).toEqual(['off']);
+  });
+
+  it('power_wait: status is first polled power_wait seconds after the request', async () => {
+    const m = machine('on');
+    const r = await capture(() => runFence(powerAgent(m.control('fail')), ['-o', 'off', ...FAST, '--power-wait', '0.3']));
+    expect(r.result).toBe(0);
+    // looks[0] is the status before the request; looks[1] the first poll after it
+    expect(m.looks.length).toBeGreaterThanOrEqual(2);
+    expect(m.looks[1] - m.requests[0].at).toBeGreaterThanOrEqual(290);
   });
 });

@@ -336,6 +336,62 @@ export async function waitForStatus(ctx: FenceContext, want: 'on' | 'off', statu
   return (await poll(async () => ((await status(ctx)) === want ? true : undefined), { intervalMs: pause, until: deadline })) ?? false;
 }
 
+/** What {@link powerSequence} needs of an agent. */
+export interface PowerControl {
+  /** the power state now (fencing.py's get_power_fn) */
+  status(ctx: FenceContext): Promise<'on' | 'off'>;
+  /** ask for a state (fencing.py's set_power_fn); whether it took is told by polling status */
+  request(ctx: FenceContext, want: 'on' | 'off'): Promise<void>;
+  /**
+   * A reboot whose power-on fails after the power-off: 'succeed' (fencing.py: the node is fenced either way) logs the
+   * error (and a failure of the power-on itself as a warning) and reports "Success: Rebooted"; 'fail' fails.
+   */
+  rebootOnFailure: 'succeed' | 'fail';
+  /** an attempt (1-based, of `attempts`) that did not reach `want` within power_timeout; for a log line */
+  onTimeout?(ctx: FenceContext, want: 'on' | 'off', attempt: number, attempts: number): void;
+}
+
+/** fencing.py's set_multi_power_fn: request, power_wait, then poll status until `want` or power_timeout; `attempts` times. */
+async function setAndWait(ctx: FenceContext, pc: PowerControl, want: 'on' | 'off', attempts: number): Promise<boolean> {
+  const n = Math.max(attempts, 1);
+  for (let i = 1; i <= n; i++) {
+    await pc.request(ctx, want);
+    if (ctx.num('power_wait') > 0) await sleep(ctx.num('power_wait') * 1000);
+    if (await waitForStatus(ctx, want, pc.status)) return true;
+    pc.onTimeout?.(ctx, want, i, n);
+  }
+  return false;
+}
+
+/**
+ * fencing.py's fence_action for on, off and reboot: status first ("Success: Already ON/OFF"); on in 1 + retry_on
+ * attempts; off in one; reboot = off (unless off already), then on in max(retry_on, 1) attempts, its failure as
+ * `rebootOnFailure` says. Writes the "Success: ..." line; a failure is a FenceError.
+ */
+export async function powerSequence(ctx: FenceContext, action: 'on' | 'off' | 'reboot', pc: PowerControl): Promise<void> {
+  const now = await pc.status(ctx);
+  if (action === now) { writeStdout(`Success: Already ${now.toUpperCase()}\n`); return; }
+  if (action === 'on') {
+    if (!(await setAndWait(ctx, pc, 'on', 1 + ctx.num('retry_on')))) throw new FenceError('Failed: Timed out waiting to power ON');
+    writeStdout('Success: Powered ON\n');
+    return;
+  }
+  if (now !== 'off' && !(await setAndWait(ctx, pc, 'off', 1))) throw new FenceError('Failed: Timed out waiting to power OFF');
+  if (action === 'off') { writeStdout('Success: Powered OFF\n'); return; }
+  const attempts = Math.max(ctx.num('retry_on'), 1);
+  if (pc.rebootOnFailure === 'fail') {
+    if (!(await setAndWait(ctx, pc, 'on', attempts))) {
+      throw new FenceError('Failed: the server was powered off but did not power on again (Timed out waiting to power ON)');
+    }
+  } else {
+    let on = false;
+    try { on = await setAndWait(ctx, pc, 'on', attempts); } catch (e) { ctx.log.warn((e as Error).message); }
+    // the node is fenced either way
+    if (!on) ctx.log.error('Timed out waiting to power ON');
+  }
+  writeStdout('Success: Rebooted\n');
+}
+
 function readStdin(): string {
   try { return fs.readFileSync(0, 'utf8'); } catch { return ''; }
 }

@@ -7,6 +7,7 @@ import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type
 import {
   GUEST_CLOUD_PARAMS, validateGuestCloud, nodePort, checkSubnet, isNotFound, withCloud, tolerantMonitor, informAttribute,
   startedHere, asOcfError, configuredForStop,
+  UnknownId,
 } from '../lib/guest/index';
 import type { NeutronClient, NeutronFloatingIp, NeutronPort } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
@@ -18,7 +19,7 @@ async function floatingIp(neutron: NeutronClient, id: string): Promise<NeutronFl
   try {
     return await neutron.getFloatingIp(id);
   } catch (e) {
-    if (isNotFound(e)) throw new OcfError(OCF.ERR_CONFIGURED, `ip-id ${id} not found`);
+    if (isNotFound(e)) throw new UnknownId(`ip-id ${id} not found`);
     throw e;
   }
 }
@@ -116,8 +117,9 @@ export const definition: OcfAgent = {
     'when it is associated with that port. This node\'s port is found from its server (node attribute openstack_id of ' +
     'openstack-info, else the config drive or metadata service) and Neutron; without those, from the openstack_ports ' +
     'attribute. The attribute called "openstack_floating_ip" is updated.\n' +
-    'An ip_id or subnet_id Neutron does not know, a server without a port on the subnet, or a subnet without a router ' +
-    'to the floating IP\'s network is a configuration error (a probe reports not running). When Neutron (or Keystone) ' +
+    'An ip_id or subnet_id Neutron does not know fails every action with a configuration error, probes included (no ' +
+    'node can run it). A server without a port on the subnet, or a subnet without a router to the floating IP\'s ' +
+    'network, is a configuration error too, but a probe reports not running. When Neutron (or Keystone) ' +
     'does not answer within the monitor\'s timeout, or answers 5xx, the monitor logs a warning and reports the last ' +
     'known state: running if this node started the floating IP and did not stop it, not running otherwise, so an ' +
     'outage of the control plane does not move the address. A stop that cannot reach Neutron fails.',

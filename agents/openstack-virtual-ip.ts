@@ -123,8 +123,8 @@ export const definition: OcfAgent = {
     'address (10.0.0.1 does not match 10.0.0.10). This node\'s port is found from its server (node attribute ' +
     'openstack_id of openstack-info, else the config drive or metadata service) and Neutron; without those, from the ' +
     'openstack_ports attribute. The attribute called "openstack_virtual_ip" is updated.\n' +
-    'A subnet_id Neutron does not know, or a server without a port on it, is a configuration error (a probe reports ' +
-    'not running). When Neutron (or Keystone) does not answer within the monitor\'s timeout, or answers 5xx, the ' +
+    'A subnet_id Neutron does not know fails every action with a configuration error, probes included (no node can ' +
+    'run it); a server without a port on the subnet is a configuration error too, but a probe reports not running. When Neutron (or Keystone) does not answer within the monitor\'s timeout, or answers 5xx, the ' +
     'monitor logs a warning and reports the last known state: running if this node started the address and did not ' +
     'stop it, not running otherwise, so an outage of the control plane does not move the address. A stop that cannot ' +
     'reach Neutron fails (the address may still be allowed on this port).',

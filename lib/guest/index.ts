@@ -9,7 +9,7 @@ import { run } from '../pacemaker/index';
 import { OpenStackError, type Cloud } from '../openstack/index';
 import { nodeName } from './instance';
 import { openGuestCloud } from './params';
-import { ServerUnknown, isUnavailable, withinTimeout } from './ports';
+import { ServerUnknown, UnknownId, isUnavailable, withinTimeout } from './ports';
 
 export * from './params';
 export * from './instance';
@@ -60,8 +60,9 @@ export function asOcfError(e: unknown, what: string): unknown {
 /**
  * A monitor that an unreachable Neutron (no answer, 5xx, the action's timeout running out; nor this node's server
  * unknown for want of the metadata service and the attributes) cannot fail: it warns and
- * reports the last known state (running when this node started the resource and did not stop it). A probe whose
- * configuration names something Neutron does not know reports not running, as OCF probes do.
+ * reports the last known state (running when this node started the resource and did not stop it). An id OpenStack
+ * does not know fails every action with ERR_CONFIGURED, probes included (no node can run it); any other configuration
+ * error of a probe (this node has no port on the subnet) reports not running here.
  */
 export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<number>): Promise<number> {
   try {
@@ -73,7 +74,7 @@ export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<numb
       ctx.log.warn(`${why}; reporting the last known state: ${last === OCF.SUCCESS ? 'running' : 'not running'}`);
       return last;
     }
-    if (e instanceof OcfError && ctx.isProbe && !startedHere(ctx)) {
+    if (e instanceof OcfError && !(e instanceof UnknownId) && ctx.isProbe && !startedHere(ctx)) {
       ctx.log.warn(`probe: ${e.reason}; reporting not running`);
       return OCF.NOT_RUNNING;
     }

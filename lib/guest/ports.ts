@@ -43,6 +43,14 @@ export class ServerUnknown extends OcfError {
 /** A Neutron (or Keystone) 404 */
 export const isNotFound = (e: unknown): boolean => e instanceof OpenStackError && e.status === 404;
 
+/**
+ * An id of the configuration that OpenStack does not know (subnet, port, floating IP, volume): ERR_CONFIGURED for
+ * every action, probes included, since no node can run the resource; Pacemaker then keeps it stopped everywhere.
+ */
+export class UnknownId extends OcfError {
+  constructor(reason: string) { super(OCF.ERR_CONFIGURED, reason); }
+}
+
 /** No answer, or a server-side failure: an outage, not a verdict on the configuration. */
 export const isUnavailable = (e: unknown): boolean => e instanceof OpenStackError && (e.status === 0 || e.status >= 500);
 
@@ -51,7 +59,7 @@ export async function checkSubnet(neutron: NeutronClient, subnetId: string): Pro
   try {
     await neutron.getSubnet(subnetId);
   } catch (e) {
-    if (isNotFound(e)) throw new OcfError(OCF.ERR_CONFIGURED, `subnet_id ${subnetId} not found`);
+    if (isNotFound(e)) throw new UnknownId(`subnet_id ${subnetId} not found`);
     throw e;
   }
 }
@@ -75,7 +83,7 @@ export async function nodePort(ctx: OcfContext, neutron: NeutronClient, subnetId
   try {
     return await neutron.getPort(fromAttr);
   } catch (e) {
-    if (isNotFound(e)) throw new OcfError(OCF.ERR_CONFIGURED, `port ${fromAttr} (openstack_ports attribute, subnet ${subnetId}) not found`);
+    if (isNotFound(e)) throw new UnknownId(`port ${fromAttr} (openstack_ports attribute, subnet ${subnetId}) not found`);
     throw e;
   }
 }

@@ -312,14 +312,16 @@ describe('openstack-virtual-ip', () => {
     expect(pairsOf(port1)).toEqual(['10.0.0.10']);
   });
 
-  it('an unknown subnet: ERR_CONFIGURED with the reason (start, monitor, validate-all); a probe says not running', async () => {
+  it('an unknown subnet: ERR_CONFIGURED with the reason (start, monitor, validate-all, probe)', async () => {
     const env = envFor('vip', { ip: '10.0.0.1', subnet_id: randomUUID() });
     for (const action of ['start', 'monitor', 'validate-all']) {
       const r = await run(vip, action, env);
       expect(r.rc, action).toBe(OCF.ERR_CONFIGURED);
       expect(r.stderr, action).toMatch(/ocf-exit-reason:subnet_id \S+ not found/);
     }
-    expect((await run(vip, 'monitor', probe(env))).rc).toBe(OCF.NOT_RUNNING);
+    const p = await run(vip, 'monitor', probe(env));
+    expect(p.rc).toBe(OCF.ERR_CONFIGURED);
+    expect(p.stderr).toMatch(/ocf-exit-reason:subnet_id \S+ not found/);
     expect((await run(vip, 'stop', env)).rc).toBe(OCF.SUCCESS);
   });
 
@@ -413,14 +415,16 @@ describe('openstack-floating-ip', () => {
     expect(f.portId).toBe(port1.id);
   });
 
-  it('an unknown floating IP: ERR_CONFIGURED with the reason; a probe says not running', async () => {
+  it('an unknown floating IP: ERR_CONFIGURED with the reason, probes included', async () => {
     const env = envFor('fip', { ip_id: randomUUID(), subnet_id: A.id });
     for (const action of ['start', 'monitor', 'validate-all']) {
       const r = await run(fip, action, env);
       expect(r.rc, action).toBe(OCF.ERR_CONFIGURED);
       expect(r.stderr, action).toMatch(/ocf-exit-reason:ip-id \S+ not found/);
     }
-    expect((await run(fip, 'monitor', probe(env))).rc).toBe(OCF.NOT_RUNNING);
+    const p = await run(fip, 'monitor', probe(env));
+    expect(p.rc).toBe(OCF.ERR_CONFIGURED);
+    expect(p.stderr).toMatch(/ocf-exit-reason:ip-id \S+ not found/);
     expect((await run(fip, 'stop', env)).rc).toBe(OCF.SUCCESS);
   });
 

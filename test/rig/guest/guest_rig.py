@@ -15,11 +15,14 @@
                                each attached volume appears in the node as /run/disk/by-id/virtio-<first 20 characters
                                of the volume id> (the node's private /run, reached through /proc/PID/root). Every
                                action is logged to DIR/hypervisor.log as "EPOCH_MS what".
-  guest_rig.py actions SERVER  the server's Nova instance actions, one per line: "action request_id start_time"
+  guest_rig.py actions SERVER [SINCE_MS]
+                               the server's Nova instance actions (since SINCE_MS, epoch ms), one per line, oldest
+                               first: "action start_time"
   guest_rig.py volume VOLUME   status and attached server ids: "status id1 id2..."
   guest_rig.py port PORT       allowed address pairs of a port: "ip ip..."
   guest_rig.py fip FIP         the port a floating IP is associated with ("-" for none)
 """
+import calendar
 import json
 import os
 import subprocess
@@ -304,9 +307,12 @@ def main(argv):
     elif cmd == 'hypervisor':
         hypervisor(argv[2])
     elif cmd == 'actions':
-        api = Api()
-        for a in api.nova('GET', '/servers/%s/os-instance-actions' % argv[2]).json()['instanceActions']:
-            print(a['action'], a['request_id'], a['start_time'])
+        since = int(argv[3]) / 1000.0 if len(argv) > 3 else 0
+        acts = Api().nova('GET', '/servers/%s/os-instance-actions' % argv[2]).json()['instanceActions']
+        for a in sorted(acts, key=lambda a: a['start_time']):
+            t = calendar.timegm(time.strptime(a['start_time'][:19], '%Y-%m-%dT%H:%M:%S'))
+            if t >= int(since):   # Nova keeps whole seconds
+                print(a['action'], a['start_time'])
     elif cmd == 'volume':
         v = Api().cinder('GET', '/volumes/%s' % argv[2]).json()['volume']
         print(' '.join([v['status']] + sorted(a['server_id'] for a in v['attachments'])))

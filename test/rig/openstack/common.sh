@@ -61,6 +61,13 @@ start_keystone() {
     --master --processes 2 --threads 1 --lazy-apps --die-on-term --add-header "Connection: close" \
     --env "OS_KEYSTONE_CONFIG_FILES=$ETC/keystone/keystone.conf"
 }
+start_neutron_server() {
+  if [ "${NEUTRON:-real}" = real ]; then
+    start_service neutron-server "$OS_RIG_DIR/bin/neutron-server" --config-file "$ETC/neutron/neutron.conf"
+  else
+    start_service neutron-server "$PY" "$RIG_HERE/lib/neutron_stub.py"
+  fi
+}
 start_nova_api() {
   start_service nova-api "$OS_RIG_DIR/bin/nova-api" --config-file "$ETC/nova/nova.conf" --config-file "$ETC/nova/nova-db.conf"
 }

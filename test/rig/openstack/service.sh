@@ -1,17 +1,19 @@
 #!/bin/bash
 # Stops or starts one control-plane service of a running rig, for fault injection (the end-to-end tests):
-#   service.sh stop|start|restart keystone|nova-api
+#   service.sh stop|start|restart keystone|nova-api|neutron-server
 # stop: SIGTERM to the service's process session (recorded PID), SIGKILL after 15 s, until its port is closed.
 # start: the same command line as start.sh, then waits (60 s at most) until the API answers.
 set -euo pipefail
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-[ $# -eq 2 ] || die "usage: service.sh stop|start|restart keystone|nova-api"
+[ $# -eq 2 ] || die "usage: service.sh stop|start|restart keystone|nova-api|neutron-server"
 action=$1 name=$2
 case "$name" in
   keystone) port=5000 url=http://127.0.0.1:5000/v3 starter=start_keystone ;;
   nova-api) port=8774 url=http://127.0.0.1:8774/ starter=start_nova_api ;;
-  *) die "service.sh handles keystone and nova-api only" ;;
+  neutron-server) port=9696 url=http://127.0.0.1:9696/ starter=start_neutron_server
+    NEUTRON=$(sed -n 's/^NEUTRON=//p' "$OS_RIG_DIR/rig.env") ;;
+  *) die "service.sh handles keystone, nova-api and neutron-server only" ;;
 esac
 
 stop() {

@@ -396,11 +396,7 @@ ts "mariadb up"
 start_service placement uwsgi --plugin python3 --http-socket 127.0.0.1:8778 --wsgi-file /usr/bin/placement-api \
   --master --processes 2 --threads 1 --die-on-term --add-header "Connection: close" \
   --env "OS_PLACEMENT_CONFIG_DIR=$ETC/placement"
-if [ "$NEUTRON" = real ]; then
-  start_service neutron-server "$OS_RIG_DIR/bin/neutron-server" --config-file "$ETC/neutron/neutron.conf"
-else
-  start_service neutron-server "$PY" "$RIG_HERE/lib/neutron_stub.py"
-fi
+start_neutron_server
 if [ $MODE = build ]; then
   wait_port keystone 5000 60
   $PY "$RIG_HERE/lib/rig.py" keystone-setup >>"$LOGDIR/keystone-glance-init.log" 2>&1 || \

@@ -1,6 +1,7 @@
 /**
- * What the guest-cluster agents (openstack-info, openstack-virtual-ip, openstack-floating-ip) share: connection
- * settings, finding this node's server and ports, node attributes, and how a monitor treats an unreachable Neutron.
+ * What the guest-cluster agents (openstack-info, openstack-virtual-ip, openstack-floating-ip, openstack-cinder-volume)
+ * share: connection settings, finding this node's server and ports, node attributes, and how a monitor treats an
+ * unreachable OpenStack.
  */
 import * as fs from 'node:fs';
 import type { OcfContext } from '../runtime/ocf/index';
@@ -61,12 +62,14 @@ export function asOcfError(e: unknown, what: string): unknown {
  * A monitor that an unreachable Neutron (no answer, 5xx, the action's timeout running out; nor this node's server
  * unknown for want of the metadata service and the attributes) cannot fail: it warns and
  * reports the last known state (running when this node started the resource and did not stop it). A probe whose
- * configuration names something Neutron does not know reports not running, as OCF probes do.
+ * configuration names something Neutron does not know reports not running, as OCF probes do; unless `fatal` says the
+ * error is to be reported as it is (openstack-cinder-volume: an unknown volume is ERR_CONFIGURED, probes included).
  */
-export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<number>): Promise<number> {
+export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<number>, fatal?: (e: unknown) => boolean): Promise<number> {
   try {
     return await check();
   } catch (e) {
+    if (fatal?.(e)) throw e;
     if (isUnavailable(e) || e instanceof ServerUnknown) {
       const last = startedHere(ctx) ? OCF.SUCCESS : OCF.NOT_RUNNING;
       const why = e instanceof ServerUnknown ? e.reason : `OpenStack is not answering (${(e as Error).message})`;

@@ -75,7 +75,7 @@ export class CinderFakeState {
   stallCount = 0;
   faults = { attachStalls: 0 };
 
-  /** An available volume (default: 1 GiB, __DEFAULT__, not multiattach, the admin project when host is given). */
+  /** An available volume of a project (default: 1 GiB, not multiattach, type __DEFAULT__ or multiattach). */
   addVolume(o: { id?: string; name?: string; size?: number; multiattach?: boolean; volumeType?: string; projectId: string; userId?: string }): CinderFakeVolume {
     const now = Date.now();
     const v: CinderFakeVolume = {

@@ -11,6 +11,7 @@ import { SERVICE_AGENTS } from './openstack-services';
 import { openstackInfo } from './openstack-info';
 import { openstackVirtualIp } from './openstack-virtual-ip';
 import { openstackFloatingIp } from './openstack-floating-ip';
+import { openstackCinderVolume } from './openstack-cinder-volume';
 
 export type { AgentEntry };
 
@@ -26,4 +27,5 @@ export const AGENTS: Record<string, AgentEntry> = {
   'openstack-info': openstackInfo,
   'openstack-virtual-ip': openstackVirtualIp,
   'openstack-floating-ip': openstackFloatingIp,
+  'openstack-cinder-volume': openstackCinderVolume,
 };

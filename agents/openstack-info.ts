@@ -1,6 +1,7 @@
 /**
  * openstack-info (OCF, provider openstack): publishes this node's Nova server and ports as node attributes, like
- * resource-agents' openstack-info, for openstack-virtual-ip and openstack-floating-ip (and constraints).
+ * resource-agents' openstack-info, for openstack-virtual-ip, openstack-floating-ip and openstack-cinder-volume (and
+ * constraints).
  *   openstack_id     this node's server UUID (config drive, metadata service, or cloud-init's instance id)
  *   openstack_ports  "subnet_id:port_id" tuples, comma-separated, one per subnet of each of the server's ports
  * Usually a clone. Monitor refreshes both.

@@ -1,6 +1,7 @@
 /**
- * What the guest-cluster agents (openstack-info, openstack-virtual-ip, openstack-floating-ip) share: connection
- * settings, finding this node's server and ports, node attributes, and how a monitor treats an unreachable Neutron.
+ * What the guest-cluster agents (openstack-info, openstack-virtual-ip, openstack-floating-ip, openstack-cinder-volume)
+ * share: connection settings, finding this node's server and ports, node attributes, and how a monitor treats an
+ * unreachable OpenStack.
  */
 import * as fs from 'node:fs';
 import type { OcfContext } from '../runtime/ocf/index';
@@ -62,12 +63,14 @@ export function asOcfError(e: unknown, what: string): unknown {
  * unknown for want of the metadata service and the attributes) cannot fail: it warns and
  * reports the last known state (running when this node started the resource and did not stop it). An id OpenStack
  * does not know fails every action with ERR_CONFIGURED, probes included (no node can run it); any other configuration
- * error of a probe (this node has no port on the subnet) reports not running here.
+ * error of a probe (this node has no port on the subnet) reports not running here, unless `fatal` says it is to be
+ * reported as it is (openstack-cinder-volume: a volume attached in Cinder whose disk is missing here).
  */
-export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<number>): Promise<number> {
+export async function tolerantMonitor(ctx: OcfContext, check: () => Promise<number>, fatal?: (e: unknown) => boolean): Promise<number> {
   try {
     return await check();
   } catch (e) {
+    if (fatal?.(e)) throw e;
     if (isUnavailable(e) || e instanceof ServerUnknown) {
       const last = startedHere(ctx) ? OCF.SUCCESS : OCF.NOT_RUNNING;
       const why = e instanceof ServerUnknown ? e.reason : `OpenStack is not answering (${(e as Error).message})`;

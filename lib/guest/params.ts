@@ -1,6 +1,6 @@
 /**
  * The OpenStack connection settings of the guest-cluster agents (openstack-info, openstack-virtual-ip,
- * openstack-floating-ip), under the names of resource-agents' openstack-common.sh (cloud, openrc, auth_url,
+ * openstack-floating-ip, openstack-cinder-volume), under the names of resource-agents' openstack-common.sh (cloud, openrc, auth_url,
  * username, password, project_name, user_domain_name, project_domain_name, openstackcli, insecure), plus region_name
  * and endpoint_type. Precedence as there: cloud (clouds.yaml), else openrc, else the parameters; OS_* variables of the
  * environment (and of the openrc file) fill in what is left, application credentials included.

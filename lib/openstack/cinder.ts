@@ -1,6 +1,7 @@
 /**
  * The Block Storage API (Cinder v3) as the service agents need it: volume types (the cinder-api health check) and
- * os-services (cinder-scheduler, cinder-volume, cinder-backup health). Base microversion (3.0): no header needed,
+ * os-services (cinder-scheduler, cinder-volume, cinder-backup health); and one volume with its attachments
+ * (openstack-cinder-volume). Base microversion (3.0): no header needed,
  * extra fields of later microversions (cluster, backend_state) are read when present.
  *
  * The endpoint is the catalog's volumev3 (then block-storage, then volumev2) URL, normally
@@ -10,13 +11,19 @@
 import type { Logger } from '../core/log';
 import { ConfigError } from './config';
 import type { Session } from './session';
-import type { CinderClient, CinderService, VolumeType } from './types';
+import type { CinderClient, CinderService, CinderVolume, VolumeType } from './types';
 
 export const VOLUME_SERVICE_TYPES = ['volumev3', 'block-storage', 'volumev2'] as const;
 
 interface RawService {
   binary: string; host: string; zone?: string; status: 'enabled' | 'disabled'; state: 'up' | 'down';
   disabled_reason?: string | null; updated_at?: string | null; cluster?: string | null; backend_state?: string;
+}
+interface RawAttachment {
+  server_id: string; attachment_id: string; host_name?: string | null; device?: string | null; attached_at?: string | null;
+}
+interface RawVolume {
+  id: string; name?: string | null; status: string; multiattach?: boolean; volume_type?: string | null; attachments?: RawAttachment[];
 }
 interface RawType { id: string; name: string; description?: string | null; is_public?: boolean; 'os-volume-type-access:is_public'?: boolean }
 
@@ -103,5 +110,23 @@ export class Cinder implements CinderClient {
       if (s.backend_state !== undefined) out.backendState = s.backend_state;
       return out;
     });
+  }
+
+  async getVolume(id: string): Promise<CinderVolume> {
+    const v = (await this.get(`/volumes/${encodeURIComponent(id)}`))?.volume as RawVolume;
+    return {
+      id: v.id,
+      name: v.name ?? null,
+      status: v.status,
+      multiattach: v.multiattach === true,
+      volumeType: v.volume_type ?? null,
+      attachments: (v.attachments ?? []).map((a) => ({
+        serverId: a.server_id,
+        attachmentId: a.attachment_id,
+        hostName: a.host_name ?? null,
+        device: a.device ?? null,
+        attachedAt: a.attached_at ?? null,
+      })),
+    };
   }
 }

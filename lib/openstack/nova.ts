@@ -13,7 +13,7 @@ import { isTrueTag } from '../core/text';
 import type { Session } from './session';
 import {
   OpenStackError,
-  type EvacuateOptions, type NovaClient, type NovaHypervisor, type NovaServer, type NovaService, type NovaMigration, type NovaAggregate,
+  type EvacuateOptions, type NovaClient, type NovaVolumeAttachment, type NovaHypervisor, type NovaServer, type NovaService, type NovaMigration, type NovaAggregate,
 } from './types';
 
 export const MAX_MICROVERSION = '2.94';
@@ -103,7 +103,7 @@ export class Nova implements NovaClient {
   }
 
   /** at: 'negotiated' (default), or BASE_MICROVERSION without negotiating */
-  private async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, at: 'negotiated' | 'base' = 'negotiated'): Promise<any> {
+  private async call(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown, at: 'negotiated' | 'base' = 'negotiated'): Promise<any> {
     const { mv, base } = at === 'base'
       ? { mv: BASE_MICROVERSION, base: computeUrls(await this.session.endpoint('compute')).base }
       : await this.api();
@@ -285,6 +285,21 @@ export class Nova implements NovaClient {
     }));
   }
 
+  async listVolumeAttachments(serverId: string): Promise<NovaVolumeAttachment[]> {
+    const body = await this.call('GET', `/servers/${encodeURIComponent(serverId)}/os-volume_attachments`);
+    return ((body?.volumeAttachments ?? []) as RawVolumeAttachment[]).map(mapVolumeAttachment);
+  }
+
+  async attachVolume(serverId: string, volumeId: string): Promise<NovaVolumeAttachment> {
+    // a POST: http.ts repeats it only when nothing reached Nova (connection refused) or on 503
+    const body = await this.call('POST', `/servers/${encodeURIComponent(serverId)}/os-volume_attachments`, { volumeAttachment: { volumeId } });
+    return mapVolumeAttachment(body?.volumeAttachment ?? { serverId, volumeId });
+  }
+
+  async detachVolume(serverId: string, volumeId: string): Promise<void> {
+    await this.call('DELETE', `/servers/${encodeURIComponent(serverId)}/os-volume_attachments/${encodeURIComponent(volumeId)}`);
+  }
+
   async listAggregates(): Promise<NovaAggregate[]> {
     const body = await this.call('GET', '/os-aggregates');
     return ((body?.aggregates ?? []) as RawAggregate[]).map((a) => ({
@@ -329,6 +344,7 @@ interface RawMigration {
   id: number; uuid?: string; instance_uuid: string; source_compute?: string | null; dest_compute?: string | null;
   status: string; migration_type?: string; created_at: string; updated_at?: string | null;
 }
+interface RawVolumeAttachment { serverId: string; volumeId: string; device?: string | null; attachment_id?: string }
 interface RawAggregate { id: number; name: string; availability_zone?: string | null; hosts?: string[]; metadata?: Record<string, string> }
 interface RawFlavor { id: string; name: string; extra_specs?: Record<string, string> }
 interface RawServer {
@@ -350,6 +366,12 @@ function mapService(s: RawService): NovaService {
     disabledReason: s.disabled_reason ?? null,
     updatedAt: s.updated_at ?? null,
   };
+}
+
+function mapVolumeAttachment(a: RawVolumeAttachment): NovaVolumeAttachment {
+  const out: NovaVolumeAttachment = { serverId: a.serverId, volumeId: a.volumeId, device: a.device ?? null };
+  if (a.attachment_id) out.attachmentId = a.attachment_id;
+  return out;
 }
 
 function mapServer(s: RawServer): NovaServer {

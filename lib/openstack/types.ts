@@ -133,6 +133,16 @@ export interface NovaAggregate {
   metadata: Record<string, string>;
 }
 
+/** A volume attachment as Nova lists it (GET/POST /servers/{id}/os-volume_attachments). */
+export interface NovaVolumeAttachment {
+  serverId: string;
+  volumeId: string;
+  /** the guest device Nova chose, e.g. /dev/vdb (may be absent or wrong: the guest names its disks itself) */
+  device: string | null;
+  /** Cinder's attachment id (microversion 2.89 and later) */
+  attachmentId?: string;
+}
+
 export interface EvacuateOptions {
   /** only sent below microversion 2.14 */
   onSharedStorage?: boolean;
@@ -170,6 +180,16 @@ export interface NovaClient {
   /** evacuations (migration_type evacuation) from that host, optionally only those changed since an ISO time */
   listEvacuations(sourceHost: string, changesSince?: string): Promise<NovaMigration[]>;
   listAggregates(): Promise<NovaAggregate[]>;
+  /**
+   * The volume attachments of a server (guest clusters: openstack-cinder-volume). attachVolume: POST
+   * os-volume_attachments {volumeAttachment: {volumeId}} at the negotiated microversion (Nova attaches a multiattach
+   * volume only from 2.60: check microversion() first); Nova answers at once, Cinder shows the volume in-use when the
+   * attachment is done. detachVolume: DELETE, 202, Cinder shows it detaching, then gone. 404 when the server (or the
+   * attachment) is unknown.
+   */
+  listVolumeAttachments(serverId: string): Promise<NovaVolumeAttachment[]>;
+  attachVolume(serverId: string, volumeId: string): Promise<NovaVolumeAttachment>;
+  detachVolume(serverId: string, volumeId: string): Promise<void>;
   /** ids of flavors whose extra_specs carry evacuable=true (case-insensitive value) */
   evacuableFlavorIds(): Promise<Set<string>>;
   /** flavor names (original_name) carrying evacuable=true, for servers listed at >= 2.47 */
@@ -199,10 +219,33 @@ export interface CinderService {
 
 export interface VolumeType { id: string; name: string; description: string | null; isPublic: boolean }
 
+/** One attachment of a volume, as Cinder shows it (only attachments that are attached: none while attaching). */
+export interface CinderVolumeAttachment {
+  serverId: string;
+  attachmentId: string;
+  hostName: string | null;
+  device: string | null;
+  attachedAt: string | null;
+}
+
+/** A volume (GET /volumes/{id}, base microversion). */
+export interface CinderVolume {
+  id: string;
+  name: string | null;
+  /** available, reserved, attaching, in-use, detaching, error, ... */
+  status: string;
+  multiattach: boolean;
+  /** the volume type's name */
+  volumeType: string | null;
+  attachments: CinderVolumeAttachment[];
+}
+
 export interface CinderClient {
   /** GET /types: any HTTP error or connection failure throws OpenStackError (status 0 for connection errors) */
   listVolumeTypes(): Promise<VolumeType[]>;
   listServices(filter?: { host?: string; binary?: string }): Promise<CinderService[]>;
+  /** GET /volumes/{id} (OpenStackError 404 when Cinder does not know it) */
+  getVolume(id: string): Promise<CinderVolume>;
 }
 
 export interface PlacementClient {

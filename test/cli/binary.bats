@@ -21,7 +21,7 @@ setup() { setup_state_dir; }
   [ "$status" -eq 0 ]
   [ "$output" = "$(printf '%s\n' NovaCompute NovaEvacuate cinder-api cinder-backup cinder-scheduler cinder-volume fence_compute fence_evacuate \
     fence_openstack fence_virsh glance-api keystone neutron-server nova-api nova-compute-wait nova-conductor nova-scheduler \
-    openstack-floating-ip openstack-info openstack-virtual-ip | head -c -1)" ]
+    openstack-cinder-volume openstack-floating-ip openstack-info openstack-virtual-ip | head -c -1)" ]
 }
 
 @test "dispatch through a hard link, a symlink and the first argument" {

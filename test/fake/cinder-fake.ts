@@ -4,6 +4,9 @@
  *   GET /volume/v3/                      200 version document (with a token; 401 without, like Cinder)
  *   GET /volume/v3[/PROJECT]/types       volume types (any valid token)
  *   GET /volume/v3[/PROJECT]/os-services services (admin; ?host= ?binary= filters), state from the last report
+ *   GET /volume/v3[/PROJECT]/volumes/ID  one volume (its project's, or any for an admin; 404 itemNotFound otherwise),
+ *                                        with the attachments that are done (Cinder lists no attachment while it is
+ *                                        attaching) and multiattach; the fields of later microversions by microversion
  *   anything else                        501 notImplemented naming the request (other query parameters: see
  *                                        QUERY_MODELLED in openstack-fake.ts)
  * Test control (no token; the fake's /_fake control API belongs to openstack-fake.ts):
@@ -11,7 +14,13 @@
  *   POST /volume/_control/service  {binary, host, status?, disabled_reason?, down?}   set status / force down
  *   POST /volume/_control/config   {service_down_ms?, api_status?}   report age after which a service is down
  *                                   (default 60000, Cinder's service_down_time); api_status: every v3 call answers it
+ *   POST /volume/_control/volume   {name?, size?, multiattach?, volume_type?, project_id?, id?}   create an available volume
+ *   POST /volume/_control/stall    {count}   the next count attachments stay "attaching" (never done; a detach of such a
+ *                                   volume is refused like Cinder's begin_detaching); counted in faults.attachStalls
  *   GET  /volume/_control/state
+ * Attachments are made by Nova (openstack-fake.ts: POST/DELETE /servers/ID/os-volume_attachments) through
+ * beginAttach/beginDetach: available → attaching → in-use after attachDelayMs (the attachment listed from then on),
+ * in-use → detaching → available (or in-use while other attachments remain) after detachDelayMs.
  * Shapes follow the Block Storage API v3 reference (os-services at the base microversion: binary, host, zone, status,
  * state, updated_at, disabled_reason; cinder-volume entries also replication_status, active_backend_id, frozen; plus
  * cluster from 3.7 and backend_state from 3.49).
@@ -26,6 +35,30 @@ export interface CinderFakeService {
   forcedDown: boolean;
 }
 
+/** One attachment (a Nova block device mapping and its Cinder attachment). */
+export interface CinderFakeAttachment {
+  /** Cinder's attachment id */
+  id: string;
+  serverId: string;
+  /** the server's compute host (Cinder's host_name) */
+  hostName: string | null;
+  device: string;
+  /** attaching (not listed by Cinder yet), attached, detaching (still listed) */
+  state: 'attaching' | 'attached' | 'detaching';
+  /** epoch ms once attached */
+  attachedAt: number;
+  /** when set, Nova's tag (2.49+) */
+  tag?: string | null;
+}
+
+export interface CinderFakeVolume {
+  id: string; name: string; size: number; status: string; multiattach: boolean; volumeType: string; projectId: string;
+  userId: string; created: number; updated: number; attachments: CinderFakeAttachment[];
+}
+
+/** Schedules fn after ms (the fake server's timers, cleared when it closes). */
+export type Later = (ms: number, fn: () => void) => void;
+
 export class CinderFakeState {
   services: CinderFakeService[] = [];
   types = [
@@ -35,6 +68,74 @@ export class CinderFakeState {
   serviceDownMs = 60000;
   /** when set, every authenticated v3 call answers this status */
   apiStatus?: number;
+  volumes: CinderFakeVolume[] = [];
+  attachDelayMs = 30;
+  detachDelayMs = 30;
+  /** attachments still to stall (stallAttachments) */
+  stallCount = 0;
+  faults = { attachStalls: 0 };
+
+  /** An available volume of a project (default: 1 GiB, not multiattach, type __DEFAULT__ or multiattach). */
+  addVolume(o: { id?: string; name?: string; size?: number; multiattach?: boolean; volumeType?: string; projectId: string; userId?: string }): CinderFakeVolume {
+    const now = Date.now();
+    const v: CinderFakeVolume = {
+      id: o.id ?? randomUUID(), name: o.name ?? `vol-${this.volumes.length + 1}`, size: o.size ?? 1, status: 'available',
+      multiattach: o.multiattach ?? false, volumeType: o.volumeType ?? (o.multiattach ? 'multiattach' : '__DEFAULT__'),
+      projectId: o.projectId, userId: o.userId ?? '', created: now, updated: now, attachments: [],
+    };
+    this.volumes.push(v);
+    return v;
+  }
+
+  volume(id: string): CinderFakeVolume | undefined { return this.volumes.find((v) => v.id === id); }
+
+  /** The next `count` attachments stay attaching. */
+  stallAttachments(count: number): void { this.stallCount += count; }
+
+  /**
+   * Nova attaches the volume to a server (the checks Nova and Cinder make, in their words); the error message, or
+   * the new attachment (done after attachDelayMs, unless stalled).
+   */
+  beginAttach(v: CinderFakeVolume, serverId: string, hostName: string | null, later: Later): CinderFakeAttachment | string {
+    if (v.attachments.some((a) => a.serverId === serverId)) return `Invalid volume: volume ${v.id} already attached`;
+    const free = v.status === 'available' || (v.multiattach && v.status === 'in-use');
+    if (!free) {
+      return `Invalid input received: Invalid volume: Volume status must be available or downloading to reserve, but the current status is ${v.status}.`;
+    }
+    const att: CinderFakeAttachment = { id: randomUUID(), serverId, hostName, device: '', state: 'attaching', attachedAt: 0 };
+    v.attachments.push(att);
+    v.status = 'attaching';
+    v.updated = Date.now();
+    if (this.stallCount > 0) {
+      this.stallCount--;
+      this.faults.attachStalls++;
+      return att;
+    }
+    later(this.attachDelayMs, () => {
+      if (!v.attachments.includes(att)) return;
+      att.state = 'attached';
+      att.attachedAt = Date.now();
+      v.status = 'in-use';
+      v.updated = Date.now();
+    });
+    return att;
+  }
+
+  /** Nova detaches it: the error message (Cinder's begin_detaching refuses a volume that is not in-use), or undefined. */
+  beginDetach(v: CinderFakeVolume, att: CinderFakeAttachment, later: Later): string | undefined {
+    if (v.status !== 'in-use' || att.state !== 'attached') {
+      return 'Invalid volume: Unable to detach volume. Volume status must be \'in-use\' and attach_status must be \'attached\' to detach.';
+    }
+    att.state = 'detaching';
+    v.status = 'detaching';
+    v.updated = Date.now();
+    later(this.detachDelayMs, () => {
+      v.attachments = v.attachments.filter((a) => a !== att);
+      v.status = v.attachments.some((a) => a.state === 'attached') ? 'in-use' : 'available';
+      v.updated = Date.now();
+    });
+    return undefined;
+  }
 
   report(binary: string, host: string, zone = 'nova'): CinderFakeService {
     let s = this.services.find((x) => x.binary === binary && x.host === host);
@@ -147,8 +248,50 @@ function route(host: CinderHost, st: CinderFakeState, req: CinderRequest, p: str
     });
     return { status: 200, body: { services } };
   }
+  const vm = /^\/volumes\/([^/]+)$/.exec(sub);
+  if (req.method === 'GET' && vm) {
+    const admin = !!host.users.find((u) => u.id === tok.userId)?.roles.includes('admin');
+    const v = st.volume(decodeURIComponent(vm[1]));
+    if (!v || (!admin && v.projectId !== tok.projectId)) return fault(404, 'itemNotFound', `Volume ${decodeURIComponent(vm[1])} could not be found.`);
+    return { status: 200, body: { volume: volumeView(req, v, mv, admin) } };
+  }
   return notModelled(req);
 }
+
+/**
+ * A volume as Cinder shows it (cinder/api/v3/views/volumes.py): the base fields, the admin-only ones, and those of
+ * later microversions; attachments only once attached.
+ */
+function volumeView(req: CinderRequest, v: CinderFakeVolume, mv: number, admin: boolean): Record<string, unknown> {
+  const self = `${req.prefix}/volume/v3/${v.projectId}/volumes/${v.id}`;
+  const out: Record<string, unknown> = {
+    id: v.id, status: v.status, size: v.size, availability_zone: 'nova', created_at: cinderTime(v.created),
+    updated_at: cinderTime(v.updated), name: v.name, description: null, volume_type: v.volumeType, snapshot_id: null,
+    source_volid: null, metadata: {}, links: [{ rel: 'self', href: self }, { rel: 'bookmark', href: self.replace('/v3/', '/') }],
+    user_id: v.userId, bootable: 'false', encrypted: false, replication_status: null, consistencygroup_id: null,
+    multiattach: v.multiattach, migration_status: null,
+    attachments: v.attachments.filter((a) => a.state !== 'attaching').map((a) => ({
+      id: v.id, attachment_id: a.id, volume_id: v.id, server_id: a.serverId, host_name: a.hostName, device: a.device,
+      attached_at: cinderTime(a.attachedAt),
+    })),
+  };
+  if (admin) {
+    Object.assign(out, {
+      'os-vol-tenant-attr:tenant_id': v.projectId, 'os-vol-host-attr:host': 'cinder-cluster-1@nfs#nfs',
+      'os-vol-mig-status-attr:migstat': null, 'os-vol-mig-status-attr:name_id': null,
+    });
+  }
+  if (mv >= 13) out.group_id = null;
+  if (admin && mv >= 21) out.provider_id = null;
+  if (mv >= 48) Object.assign(out, { service_uuid: SERVICE_UUID, shared_targets: false });
+  if (admin && mv >= 61) out.cluster_name = null;
+  if (mv >= 63) out.volume_type_id = VOLUME_TYPE_ID;
+  if (mv >= 64) out.encryption_key_id = null;
+  if (mv >= 65) out.consumes_quota = true;
+  return out;
+}
+const SERVICE_UUID = randomUUID();
+const VOLUME_TYPE_ID = randomUUID();
 
 /** 501 for what this fake does not serve (the caller counts it; never a silent wrong answer). */
 function notModelled(req: CinderRequest, what = `${req.method} ${req.path}`): CinderReply {
@@ -170,7 +313,10 @@ function microversion(headers: http.IncomingHttpHeaders): number | undefined {
 function control(st: CinderFakeState, method: string, what: string, b: Record<string, any>): CinderReply {
   const ok = (body: unknown = {}): CinderReply => ({ status: 200, body });
   if (method === 'GET' && what === 'state') {
-    return ok({ services: st.services.map((s) => ({ ...s, state: st.isUp(s) ? 'up' : 'down' })), serviceDownMs: st.serviceDownMs, apiStatus: st.apiStatus ?? null });
+    return ok({
+      services: st.services.map((s) => ({ ...s, state: st.isUp(s) ? 'up' : 'down' })), serviceDownMs: st.serviceDownMs, apiStatus: st.apiStatus ?? null,
+      volumes: st.volumes, faults: { ...st.faults },
+    });
   }
   if (method !== 'POST') return { status: 405, body: { error: 'POST only' } };
   if (what === 'report') {
@@ -186,6 +332,12 @@ function control(st: CinderFakeState, method: string, what: string, b: Record<st
     if (b.down !== undefined) s.forcedDown = !!b.down;
     return ok();
   }
+  if (what === 'volume') {
+    if (typeof b.project_id !== 'string') return { status: 400, body: { error: 'project_id is required' } };
+    const v = st.addVolume({ id: b.id, name: b.name, size: b.size, multiattach: !!b.multiattach, volumeType: b.volume_type, projectId: b.project_id });
+    return ok({ volume: { id: v.id, name: v.name } });
+  }
+  if (what === 'stall') { st.stallAttachments(Number(b.count ?? 1)); return ok(); }
   if (what === 'config') {
     if (b.service_down_ms !== undefined) st.serviceDownMs = Number(b.service_down_ms);
     if (b.api_status !== undefined) st.apiStatus = Number(b.api_status) || undefined;

@@ -48,6 +48,8 @@
  *   failPowerActions(n, {action, serverIds})         POST /_fake/fail-power-actions {count, action, serverIds}
  *       the next n accepted os-stop/os-start (action "stop" or "start", default both) fail on the compute host: the
  *       task state is reverted and the server stays as it was (Nova's reverts_task_state; no fault shown)
+ *   volumes (test/fake/cinder-fake.ts, cinderOf(state)): addVolume, stallAttachments  POST /volume/_control/volume, /stall
+ *       Nova's POST/GET /servers/ID/os-volume_attachments and DELETE .../VOLUME_ID drive Cinder's attach and detach
  *   failNext(n, status, pathRegex?)                  POST /_fake/fail {count, status, path}        (5xx and others)
  *   hangNext(n, pathRegex?)                          POST /_fake/hang {count, path}   never answered (until close)
  *   resetNext(n, pathRegex?)                         POST /_fake/reset {count, path}  connection destroyed
@@ -65,7 +67,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { cinderRoute } from './cinder-fake';
+import { cinderOf, cinderRoute, type CinderFakeAttachment } from './cinder-fake';
 import { neutronRoute } from './neutron-fake';
 
 export interface FakeOptions {
@@ -1162,6 +1164,12 @@ function nova(ctx: Ctx): Reply {
     return notModelledReply(state, 'compute', `the server action ${b && typeof b === 'object' ? Object.keys(b)[0] : '(none)'} (POST ${ctx.path})`);
   }
 
+  if ((m = /^\/servers\/([^/]+)\/os-volume_attachments(?:\/([^/]+))?$/.exec(p))) {
+    const s = state.server(decodeURIComponent(m[1]));
+    if (!s || (!isAdmin(ctx) && s.tenantId !== ctx.token.projectId)) return novaFault(404, `Instance ${m[1]} could not be found.`);
+    return volumeAttachments(ctx, s, m[2] === undefined ? undefined : decodeURIComponent(m[2]));
+  }
+
   if (method === 'GET' && p === '/os-migrations') {
     if (!isAdmin(ctx)) return novaFault(403, "Policy doesn't allow os_compute_api:os-migrations:index to be performed.");
     return listMigrations(ctx);
@@ -1567,6 +1575,63 @@ function aggregates(ctx: Ctx, rest: string): Reply {
     return { status: 200, body: { aggregate: aggregateView(ctx, a, { metadataAt: Date.now() }) } };
   }
   return bad(`Invalid request body: unknown action ${action}`);
+}
+
+/** A timer of the fake server (cleared when it closes). */
+function laterOf(state: FakeState): (ms: number, fn: () => void) => void {
+  return (ms, fn) => {
+    const timer = setTimeout(() => { state.timers.delete(timer); fn(); }, ms);
+    timer.unref();
+    state.timers.add(timer);
+  };
+}
+
+/** A volume attachment as Nova shows it: id until 2.88, tag from 2.70, delete_on_termination from 2.79, attachment_id and bdm_uuid from 2.89. */
+function attachmentView(ctx: Ctx, s: FakeServer, volumeId: string, a: CinderFakeAttachment, listing: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = { device: a.device, serverId: s.id, volumeId };
+  if (!listing || !mvGe(ctx.mv!, '2.89')) out.id = volumeId;
+  if (mvGe(ctx.mv!, '2.70')) out.tag = a.tag ?? null;
+  if (mvGe(ctx.mv!, '2.79')) out.delete_on_termination = false;
+  if (listing && mvGe(ctx.mv!, '2.89')) Object.assign(out, { attachment_id: a.id, bdm_uuid: a.id });
+  return out;
+}
+
+/**
+ * /servers/ID/os-volume_attachments: GET (the server's volumes), POST {volumeAttachment: {volumeId}} (200 with the
+ * attachment; Cinder does the rest, see cinder-fake.ts), DELETE .../VOLUME_ID (202, no body). Nova's refusals: an
+ * unknown volume 404, a volume not free to attach 400 (a multiattach one below 2.60 too), a volume not attached 404.
+ */
+function volumeAttachments(ctx: Ctx, s: FakeServer, volumeId: string | undefined): Reply {
+  const { state, method } = ctx;
+  const cinder = cinderOf(state);
+  const mine = () => cinder.volumes.flatMap((v) => v.attachments.filter((a) => a.serverId === s.id).map((a) => ({ v, a })));
+  if (method === 'GET' && volumeId === undefined) {
+    return { status: 200, body: { volumeAttachments: mine().map(({ v, a }) => attachmentView(ctx, s, v.id, a, true)) } };
+  }
+  if (method === 'POST' && volumeId === undefined) {
+    const b = ctx.body?.volumeAttachment;
+    if (!b || typeof b !== 'object' || typeof b.volumeId !== 'string') {
+      return novaFault(400, `Invalid input for field/attribute volumeAttachment. Value: ${JSON.stringify(ctx.body ?? null)}. 'volumeId' is a required property`);
+    }
+    const extra = Object.keys(b).filter((k) => k !== 'volumeId');
+    if (extra.length) return notModelledReply(state, 'compute', `volumeAttachment.${extra[0]} (POST ${ctx.path})`);
+    const v = cinder.volume(b.volumeId);
+    if (!v || (!isAdmin(ctx) && v.projectId !== ctx.token!.projectId)) return novaFault(404, `Volume ${b.volumeId} could not be found.`);
+    if (v.multiattach && !mvGe(ctx.mv!, '2.60')) return novaFault(400, 'Multiattach volumes are only supported starting with compute API version 2.60.');
+    const att = cinder.beginAttach(v, s.id, s.host, laterOf(state));
+    if (typeof att === 'string') return novaFault(400, att);
+    const used = new Set(mine().map(({ a }) => a.device));
+    att.device = ['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((l) => `/dev/vd${l}`).find((d) => !used.has(d)) ?? '/dev/vdz';
+    return { status: 200, body: { volumeAttachment: attachmentView(ctx, s, v.id, att, false) } };
+  }
+  if (method === 'DELETE' && volumeId !== undefined) {
+    const found = mine().find(({ v }) => v.id === volumeId);
+    if (!found) return novaFault(404, `Instance ${s.id} is not attached to volume ${volumeId}`);
+    const refused = cinder.beginDetach(found.v, found.a, laterOf(state));
+    if (refused) return novaFault(400, refused);
+    return { status: 202, headers: { 'Content-Type': 'application/json' } };
+  }
+  return notModelled(ctx);
 }
 
 /** os-stop / os-start (nova/compute/api.py stop/start: check_instance_state, then an RPC cast to the compute host). */

@@ -291,6 +291,44 @@ const NEUTRON_PENDING: Record<string, Setup> = {
   'neutron_put_floatingip_no_router.json': neutronScene({ secondPort: true }),
 };
 Object.assign(PENDING, NEUTRON_PENDING);
+
+/**
+ * record-fixtures.sh's volume scene (record_volumes), made again in the simulator: oha-fixture-vm on compute1 and the
+ * 1 GiB volume oha-fixture-vol, attached to it as /dev/vdb when the recording was made so; with `second`, the request
+ * goes to oha-fixture-vm2 on another host. The rig's ids become the simulator's (the all-zero id is kept).
+ */
+const volumeScene = (o: { attached?: boolean; second?: boolean } = {}): Setup => (fake, req) => {
+  cinderProject(fake, req);
+  const [vm] = fake.state.addServers('compute1', 1, { name: 'oha-fixture-vm' });
+  const target = o.second ? fake.state.addServers('compute3', 1, { name: 'oha-fixture-vm2' })[0] : vm;
+  const c = cinderOf(fake.state);
+  const v = c.addVolume({ name: 'oha-fixture-vol', projectId: fake.state.admin.projectId, userId: fake.state.admin.id });
+  if (o.attached) {
+    const att = c.beginAttach(v, vm.id, vm.host, (_ms, fn) => fn());
+    if (typeof att === 'string') throw new Error(att);
+    att.device = '/dev/vdb';
+  }
+  const id = (re: RegExp, to: string) => { req.path = req.path.replace(re, (m, pre: string, old: string) => (old === ZERO ? m : pre + to)); };
+  id(/(\/servers\/)([0-9a-f-]{36})/, target.id);
+  id(/(\/volumes\/)([0-9a-f-]{36})/, v.id);
+  id(/(\/os-volume_attachments\/)([0-9a-f-]{36})/, v.id);
+  const b = (req.body as any)?.volumeAttachment;
+  if (b?.volumeId && b.volumeId !== ZERO) b.volumeId = v.id;
+};
+/** Recorded by record-fixtures.sh (record_volumes) from the rig's Nova (fake virt driver) and Cinder (NFS driver). */
+const VOLUME_PENDING: Record<string, Setup> = {
+  'cinder_get_volume.json': volumeScene(),
+  'cinder_get_volume_not_found.json': volumeScene(),
+  'cinder_get_volume_in_use.json': volumeScene({ attached: true }),
+  'nova_post_os_volume_attachments_mv2.60.json': volumeScene(),
+  'nova_get_os_volume_attachments_mv2.60.json': volumeScene({ attached: true }),
+  'nova_get_os_volume_attachments_mv2.89.json': volumeScene({ attached: true }),
+  'nova_post_os_volume_attachments_in_use_mv2.60.json': volumeScene({ attached: true, second: true }),
+  'nova_post_os_volume_attachments_unknown_volume_mv2.60.json': volumeScene({ attached: true }),
+  'nova_delete_os_volume_attachment_mv2.60.json': volumeScene({ attached: true }),
+  'nova_delete_os_volume_attachment_not_attached_mv2.60.json': volumeScene(),
+};
+Object.assign(PENDING, VOLUME_PENDING);
 for (const [name, setup] of Object.entries(PENDING)) SETUP[name] ??= setup;
 
 /**

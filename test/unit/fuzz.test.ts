@@ -4,7 +4,8 @@
  *  (a) the fence runtime (lib/runtime/fence/index.ts): stdin name=value text and argv, run through runFence with the real
  *      option declarations and the real validate() of fence_compute / fence_evacuate / fence_openstack;
  *  (b) the OCF runtime (lib/runtime/ocf/index.ts): OCF_RESKEY_* environments and actions, run through runOcf with the real
- *      parameter declarations, validate() of NovaEvacuate, nova-compute-wait and NovaCompute, and the real start/stop of NovaEvacuate.
+ *      parameter declarations, validate() of NovaEvacuate, nova-compute-wait, NovaCompute and openstack-cinder-volume, and the real
+ *      start/stop of NovaEvacuate.
  * Handlers that would reach OpenStack or Pacemaker are replaced by stubs that succeed, answer a status or throw
  * (errors carrying the secret, non-Error throws), so that the runtimes' mapping of outcomes to exit codes and their
  * secret scrubbing are exercised, without network or child processes.
@@ -29,6 +30,7 @@ import { definition as fenceOpenstack } from '../../agents/fence_openstack';
 import { definition as novaEvacuate } from '../../agents/NovaEvacuate';
 import { definition as novaComputeWait } from '../../agents/nova-compute-wait';
 import { definition as novaCompute } from '../../agents/NovaCompute';
+import { definition as openstackCinderVolume } from '../../agents/openstack-cinder-volume';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : 0x0a11ce5;
 const N = Number(process.env.FUZZ_CASES ?? 10_000);
@@ -309,7 +311,7 @@ inProcess('fuzz: OCF runtime (environment and actions)', () => {
     const r = prng(SEED ^ 0x5eed);
     let outcome: number | 'error' | 'ocf-error' | 'throw-string' = 0;
     let secrets: string[] = [];
-    const agents = [novaEvacuate, novaComputeWait, novaCompute].map((a) => stubOcf(a, () => outcome));
+    const agents = [novaEvacuate, novaComputeWait, novaCompute, openstackCinderVolume].map((a) => stubOcf(a, () => outcome));
     const rscTmp = path.join(TMP, 'rsctmp');
     const logFile = path.join(TMP, 'ha.log');
     const counts: Record<string, Record<number, number>> = {};

@@ -131,3 +131,62 @@ describe('token cache and new endpoints', () => {
     }
   });
 });
+
+describe('volumes and their attachments (Cinder getVolume, Nova os-volume_attachments)', () => {
+  const until = async (ok: () => boolean) => { for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10)); };
+
+  it('attach: attaching (not listed by Cinder) then in-use with the attachment; detach: detaching then available', async () => {
+    const c = cinderOf(fc.fake.state);
+    const [s] = fc.fake.state.addServers('compute1', 1);
+    const v = c.addVolume({ projectId: fc.fake.state.admin.projectId });
+    const nova = fc.cloud.nova();
+    const cinder = fc.cloud.cinder();
+    expect(await cinder.getVolume(v.id)).toMatchObject({ id: v.id, status: 'available', multiattach: false, volumeType: '__DEFAULT__', attachments: [] });
+    expect(await nova.attachVolume(s.id, v.id)).toEqual({ serverId: s.id, volumeId: v.id, device: '/dev/vdb' });
+    expect(await cinder.getVolume(v.id)).toMatchObject({ status: 'attaching', attachments: [] });
+    await until(() => v.status === 'in-use');
+    const used = await cinder.getVolume(v.id);
+    expect(used.attachments).toEqual([{ serverId: s.id, attachmentId: v.attachments[0].id, hostName: 'compute1', device: '/dev/vdb', attachedAt: expect.any(String) }]);
+    // the negotiated microversion (2.89 and later): Cinder's attachment id instead of the volume id
+    expect(await nova.listVolumeAttachments(s.id)).toEqual([{ serverId: s.id, volumeId: v.id, device: '/dev/vdb', attachmentId: v.attachments[0].id }]);
+    await nova.detachVolume(s.id, v.id);
+    expect((await cinder.getVolume(v.id)).status).toBe('detaching');
+    await until(() => v.status === 'available');
+    expect(await cinder.getVolume(v.id)).toMatchObject({ status: 'available', attachments: [] });
+    expect(await nova.listVolumeAttachments(s.id)).toEqual([]);
+  });
+
+  it('Nova\'s refusals: in-use single-attach to a second server 400, multiattach below 2.60 400, unknown ids 404, not attached 404', async () => {
+    const st = fc.fake.state;
+    const c = cinderOf(st);
+    const [a, b] = st.addServers('compute2', 2);
+    const single = c.addVolume({ projectId: st.admin.projectId });
+    const multi = c.addVolume({ projectId: st.admin.projectId, multiattach: true });
+    const status = async (p: Promise<unknown>) => p.then(() => 0, (e) => (e as OpenStackError).status);
+    await fc.cloud.nova().attachVolume(a.id, single.id);
+    await fc.cloud.nova().attachVolume(a.id, multi.id);
+    await until(() => single.status === 'in-use' && multi.status === 'in-use');
+    expect(await status(fc.cloud.nova().attachVolume(b.id, single.id))).toBe(400);
+    expect(await status(fc.cloud.nova().attachVolume(b.id, multi.id))).toBe(0);
+    expect(await status(fc.cloud.nova().attachVolume(a.id, '00000000-0000-4000-8000-000000000000'))).toBe(404);
+    expect(await status(fc.cloud.nova().attachVolume('00000000-0000-4000-8000-000000000000', single.id))).toBe(404);
+    expect(await status(fc.cloud.nova().detachVolume(b.id, single.id))).toBe(404);
+    expect(await status(fc.cloud.cinder().getVolume('00000000-0000-4000-8000-000000000000'))).toBe(404);
+    await fc.cloud.endpoint('compute'); // (authenticated: the newest token of the fake is the client's)
+    const token = [...st.tokens.keys()].pop()!;
+    const old = await fetch(`${fc.fake.baseUrl}/compute/v2.1/servers/${b.id}/os-volume_attachments`, {
+      method: 'POST', headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': 'compute 2.59', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ volumeAttachment: { volumeId: multi.id } }),
+    });
+    expect(old.status).toBe(400);
+    expect(await old.text()).toContain('only supported starting with compute API version 2.60');
+    // what the simulator does not model: 501 naming it
+    const tagged = await fetch(`${fc.fake.baseUrl}/compute/v2.1/servers/${b.id}/os-volume_attachments`, {
+      method: 'POST', headers: { 'X-Auth-Token': token, 'OpenStack-API-Version': 'compute 2.60', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ volumeAttachment: { volumeId: single.id, tag: 'data' } }),
+    });
+    expect(tagged.status).toBe(501);
+    expect(await tagged.text()).toContain('does not model volumeAttachment.tag');
+    st.notModelled.length = 0;
+  });
+});

@@ -180,6 +180,17 @@ describe(`OpenStack client against ${real ? process.env.OHA_TEST_CLOUD_URL : 'th
     expect((err as OpenStackError).status).toBe(404);
   });
 
+  it('lists a server\'s volume attachments (openstack-cinder-volume), 404 for a missing server', async () => {
+    const nova = open().nova();
+    const hosts = (await nova.listServices({ binary: 'nova-compute' })).map((s) => s.host);
+    const server = (await Promise.all(hosts.map((h) => nova.listServersOnHost(h)))).flat()[0];
+    if (fake) expect(server).toBeDefined();
+    // (a real cloud without servers: the 404 below only)
+    if (server) for (const a of await nova.listVolumeAttachments(server.id)) expect(a).toMatchObject({ serverId: server.id, volumeId: expect.any(String) });
+    const err = await nova.listVolumeAttachments('00000000-0000-0000-0000-000000000000').catch((e) => e);
+    expect((err as OpenStackError).status).toBe(404);
+  });
+
   it('refuses to force down a host without nova-compute, before changing anything', async () => {
     const err = await open().nova().setForcedDown('no-such-host.invalid', true).catch((e) => e);
     expect(err).toBeInstanceOf(OpenStackError);

@@ -48,7 +48,8 @@ describe('start-up', () => {
   });
 
   for (const args of [['fence_compute', '-o', 'metadata'], ['fence_evacuate', '-o', 'metadata'], ['fence_virsh', '-o', 'metadata'], ['fence_openstack', '-o', 'metadata'], ['NovaEvacuate', 'meta-data'],
-    ['nova-compute-wait', 'meta-data'], ['NovaCompute', 'meta-data'], ['cinder-api', 'meta-data'], ['openstack-virtual-ip', 'meta-data'], ['--list']]) {
+    ['nova-compute-wait', 'meta-data'], ['NovaCompute', 'meta-data'], ['cinder-api', 'meta-data'], ['openstack-virtual-ip', 'meta-data'],
+    ['openstack-cinder-volume', 'meta-data'], ['--list']]) {
     it(`${args.join(' ')} loads no HTTP client, SSH client, YAML parser or evacuation engine`, () => {
       expect(initialised(args).filter((m) => HEAVY.test(m))).toEqual([]);
     });

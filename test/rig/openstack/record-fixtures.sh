@@ -24,6 +24,9 @@
 #     os-services actions; done only when that service is enabled, up and not forced down at the start, and put back
 #     so at the end;
 #   - one aggregate, oha-fixture-agg (renamed oha-fixture-agg2), holding the last compute host, deleted at the end;
+#   - with Cinder: a 1 GiB volume oha-fixture-vol (not multiattach), attached to oha-fixture-vm and detached again
+#     through Nova's os-volume_attachments (openstack-cinder-volume's calls), refused to a second server
+#     oha-fixture-vm2 (booted on another compute host) while in use; both servers and the volume deleted at the end;
 #   - Neutron: network oha-fixture-net (flat, physical network oha-fixture-int) with subnets oha-fixture-subnet
 #     (10.250.0.0/24) and oha-fixture-subnet2 (10.250.1.0/24), ports oha-fixture-port and oha-fixture-port2 (one
 #     made-up device_id, like a guest's two ports); with the router plugin also network oha-fixture-ext (router:external,
@@ -188,6 +191,15 @@ NEUTRON_FIXTURES = [
     'neutron_put_floatingip_disassociate.json', 'neutron_put_floatingip_no_router.json',
 ]
 PLANNED += NEUTRON_FIXTURES
+# openstack-cinder-volume: Cinder's volume and Nova's volume attachments (record_volumes below)
+VOLUME_FIXTURES = [
+    'cinder_get_volume.json', 'cinder_get_volume_not_found.json', 'nova_post_os_volume_attachments_mv2.60.json',
+    'nova_get_os_volume_attachments_mv2.60.json', 'nova_get_os_volume_attachments_mv2.89.json', 'cinder_get_volume_in_use.json',
+    'nova_post_os_volume_attachments_in_use_mv2.60.json', 'nova_post_os_volume_attachments_unknown_volume_mv2.60.json',
+    'nova_delete_os_volume_attachment_mv2.60.json', 'nova_delete_os_volume_attachment_not_attached_mv2.60.json',
+]
+PLANNED += VOLUME_FIXTURES
+VOL = PREFIX + '-vol'
 RECORDED, SKIPPED = [], []
 
 
@@ -303,6 +315,7 @@ def cleanup():
         wait_until('the oha-fixture servers to be gone', lambda: not servers_named(PREFIX), 180)
     except Exception as e:  # noqa: BLE001
         errors.append(str(e))
+    cleanup_volumes(errors)
     for a in nova('GET', '/os-aggregates', mv='2.41').json()['aggregates']:
         if not a['name'].startswith(PREFIX):
             continue
@@ -331,22 +344,47 @@ def cleanup():
     return not errors
 
 
-def boot_vm(host):
+def cinder_up():
+    try:
+        return 'volumev3' in CATALOG_TYPES and http_call('GET', CINDER + '/', timeout=5).status in (200, 300)
+    except OSError:
+        return False
+
+
+def cinder(method, path, body=None, ok=(200, 202, 204)):
+    return api(method, CINDER + '/v3/%s' % PROJECT_ID + path, None, body, ok)
+
+
+def cleanup_volumes(errors):
+    """Delete the oha-fixture volumes (their servers are deleted first, which detaches them)."""
+    if LIST or not cinder_up():
+        return
+    for v in cinder('GET', '/volumes?name=%s' % VOL).json()['volumes']:
+        try:
+            wait_until('%s detached' % VOL, lambda v=v: cinder('GET', '/volumes/%s' % v['id']).json()['volume']['status']
+                       in ('available', 'error'), 120)
+            cinder('DELETE', '/volumes/%s' % v['id'], ok=(202, 404))
+            log('deleted volume %s' % v['id'])
+        except Exception as e:  # noqa: BLE001 - report, go on undoing the rest
+            errors.append('volume %s: %s' % (v['id'], e))
+
+
+def boot_vm(host, name=VM):
     flavors = {f['name']: f['id'] for f in nova('GET', '/flavors').json()['flavors']}
     images = {i['name']: i['id'] for i in api('GET', GLANCE + '/v2/images').json()['images']}
     flavor, image = ENV.get('FLAVOR', 'm1.tiny'), ENV.get('IMAGE', 'cirros')
     if flavor not in flavors or image not in images:
         raise RuntimeError('flavor %s or image %s missing on the rig' % (flavor, image))
-    body = {'server': {'name': VM, 'imageRef': images[image], 'flavorRef': flavors[flavor], 'networks': 'none', 'host': host}}
+    body = {'server': {'name': name, 'imageRef': images[image], 'flavorRef': flavors[flavor], 'networks': 'none', 'host': host}}
     sid = nova('POST', '/servers', mv='2.74', body=body).json()['server']['id']
-    log('booting %s (%s) on %s' % (VM, sid, host))
+    log('booting %s (%s) on %s' % (name, sid, host))
 
     def active():
         s = nova('GET', '/servers/%s' % sid, mv='2.74').json()['server']
         if s['status'] == 'ERROR':
-            raise RuntimeError('%s went to ERROR: %s' % (VM, s.get('fault')))
+            raise RuntimeError('%s went to ERROR: %s' % (name, s.get('fault')))
         return s if s['status'] == 'ACTIVE' and s.get('OS-EXT-SRV-ATTR:host') == host else None
-    return wait_until('%s ACTIVE on %s' % (VM, host), active, 180)
+    return wait_until('%s ACTIVE on %s' % (name, host), active, 180)
 
 
 def neutron(method, path, body=None, ok=(200, 201, 204)):
@@ -466,6 +504,46 @@ def record_neutron():
     record('neutron_put_floatingip_no_router.json', 'PUT', f + fip['id'], body={'floatingip': {'port_id': port2['id']}}, expect=404)
 
 
+def volume_status(vid):
+    return cinder('GET', '/volumes/%s' % vid).json()['volume']['status']
+
+
+def record_volumes(vm, other_host):
+    """openstack-cinder-volume's requests: the volume (available, in-use), attach, list, detach, and Nova's refusals."""
+    names = [n for n in VOLUME_FIXTURES if want(n)]
+    if not names:
+        return
+    if not cinder_up():
+        SKIPPED.extend((n, 'Cinder is not running on the rig (test/rig/openstack/cinder.sh setup && cinder.sh start)') for n in names)
+        return
+    vid = cinder('POST', '/volumes', body={'volume': {'size': 1, 'name': VOL}}).json()['volume']['id']
+    wait_until('%s available' % VOL, lambda: volume_status(vid) in ('available', 'error'), 120)
+    if volume_status(vid) != 'available':
+        SKIPPED.extend((n, 'the rig\'s cinder-volume could not create %s (status error)' % VOL) for n in names)
+        return
+    zero = '00000000-0000-4000-8000-000000000000'
+    c = CINDER + '/v3/%s/volumes/' % PROJECT_ID
+    u = NOVA + '/v2.1/servers/%s/os-volume_attachments' % vm['id']
+    record('cinder_get_volume.json', 'GET', c + vid, expect=200)
+    record('cinder_get_volume_not_found.json', 'GET', c + zero, expect=404)
+    record('nova_post_os_volume_attachments_mv2.60.json', 'POST', u, mv='2.60', body={'volumeAttachment': {'volumeId': vid}}, expect=200)
+    if volume_status(vid) == 'available':  # (the attach was recorded earlier: attach again for what follows)
+        nova('POST', '/servers/%s/os-volume_attachments' % vm['id'], mv='2.60', body={'volumeAttachment': {'volumeId': vid}})
+    wait_until('%s in-use' % VOL, lambda: volume_status(vid) == 'in-use', 120)
+    record('nova_get_os_volume_attachments_mv2.60.json', 'GET', u, mv='2.60', expect=200)
+    record('nova_get_os_volume_attachments_mv2.89.json', 'GET', u, mv='2.89', expect=200)
+    record('cinder_get_volume_in_use.json', 'GET', c + vid, expect=200)
+    if want('nova_post_os_volume_attachments_in_use_mv2.60.json'):
+        vm2 = boot_vm(other_host, PREFIX + '-vm2')
+        record('nova_post_os_volume_attachments_in_use_mv2.60.json', 'POST', NOVA + '/v2.1/servers/%s/os-volume_attachments' % vm2['id'],
+               mv='2.60', body={'volumeAttachment': {'volumeId': vid}}, expect=400)
+    record('nova_post_os_volume_attachments_unknown_volume_mv2.60.json', 'POST', u, mv='2.60',
+           body={'volumeAttachment': {'volumeId': zero}}, expect=404)
+    record('nova_delete_os_volume_attachment_mv2.60.json', 'DELETE', u + '/' + vid, mv='2.60', expect=202)
+    wait_until('%s available' % VOL, lambda: volume_status(vid) == 'available', 120)
+    record('nova_delete_os_volume_attachment_not_attached_mv2.60.json', 'DELETE', u + '/' + vid, mv='2.60', expect=404)
+
+
 def power_to(sid, status):
     """Bring the server to ACTIVE or SHUTOFF (os-start / os-stop unless it is there or on its way) and wait for it."""
     def now():
@@ -557,7 +635,11 @@ def main():
 
     # fence_openstack's server calls (on the same server, booted here when the above did not)
     if [n for n in SERVER_FIXTURES if want(n)]:
-        record_servers(vm or boot_vm(vm_host))
+        vm = vm or boot_vm(vm_host)
+        record_servers(vm)
+    # openstack-cinder-volume's calls (the same server; a second one on the last compute host)
+    if [n for n in VOLUME_FIXTURES if want(n)]:
+        record_volumes(vm or boot_vm(vm_host), svc_host)
 
     # flavors
     flavors = {f['name']: f['id'] for f in nova('GET', '/flavors').json()['flavors']}

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { AgentEntry } from '../lib/runtime/agent';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
 import {
-  GUEST_CLOUD_PARAMS, ServerUnknown, UnknownId, validateGuestCloud, thisServerId, isNotFound, withCloud, tolerantMonitor, startedHere,
+  GUEST_CLOUD_PARAMS, ServerUnknown, UnknownId, heldHere, validateGuestCloud, thisServerId, isNotFound, withCloud, tolerantMonitor, startedHere,
   configuredForStop,
 } from '../lib/guest/index';
 import { compareMicroversions, type CinderClient, type CinderVolume, type Cloud, type NovaClient } from '../lib/openstack/index';
@@ -142,6 +142,26 @@ async function attach(ctx: OcfContext, nova: NovaClient, v: CinderVolume, server
   }
 }
 
+/**
+ * Attach; when Cinder refused because another node's attach of the same multiattach volume is under way (Nova's 400:
+ * the volume is "reserved" for that one), wait until it settles and ask again. Both nodes of a clone start at once.
+ * False when the volume turned out attached here meanwhile.
+ */
+async function attachRacing(ctx: OcfContext, cloud: Cloud, v: CinderVolume, server: string): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await attach(ctx, cloud.nova(), v, server);
+      return true;
+    } catch (e) {
+      const now = await volume(cloud.cinder(), v.id);
+      if (!now.multiattach || !SETTLING.includes(now.status) || attempt >= 5) throw e;
+      ctx.log.info(`${v.id} is ${now.status} (another attachment under way): waiting for it, then attaching again`);
+      v = await settled(ctx, cloud.cinder(), v.id);
+      if (attachedTo(v, server)) return false;
+    }
+  }
+}
+
 /** Wait until Cinder shows the volume in use by this server and (volume_local_check) its disk is here. */
 function untilUsable(ctx: OcfContext, cinder: CinderClient, id: string, server: string): Promise<true> {
   const local = ctx.bool('volume_local_check');
@@ -176,8 +196,7 @@ async function start(ctx: OcfContext): Promise<number> {
       if (!['available', 'in-use'].includes(v.status)) throw new OcfError(OCF.ERR_GENERIC, `volume ${id} is ${v.status}: it cannot be attached`);
       if (!attachedTo(v, me)) {
         if (!v.multiattach) await detachElsewhere(ctx, cloud, v, me);
-        await attach(ctx, cloud.nova(), v, me);
-        attached = true;
+        attached = await attachRacing(ctx, cloud, v, me);
       }
     }
     try {
@@ -242,6 +261,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
       ctx.log.debug(`${id} is ${v.status}, not attached to instance ${me}`);
       return OCF.NOT_RUNNING;
     }
+    if (!startedHere(ctx)) return heldHere(ctx, `${id} is attached to this node's instance ${me}`);
     if (!ctx.bool('volume_local_check') || localDevice(byIdDir(ctx), id)) return OCF.SUCCESS;
     throw new DeviceMissing(OCF.ERR_GENERIC,
       `${id} is attached to instance ${me} in Cinder, but this node has no disk of it (no ${deviceNames(id)} in ${byIdDir(ctx)})`);
@@ -275,8 +295,11 @@ export const definition: OcfAgent = {
     'in-use and, with volume_local_check, its disk is present under /dev/disk/by-id as virtio-<first 20 characters of ' +
     'volume_id> (virtio-blk) or scsi-0QEMU_QEMU_HARDDISK_<volume_id, or its first 20 or more characters> or ' +
     'scsi-SQEMU_QEMU_HARDDISK_... (virtio-scsi); other names (wwn-..., nvme-...) cannot be derived from the volume id. ' +
-    'Attached in Cinder without that disk here, the monitor (a probe too) fails with OCF_ERR_GENERIC and a reason ' +
+    'Attached in Cinder without that disk here, the monitor of a volume this node started (a probe too) fails with OCF_ERR_GENERIC and a reason ' +
     'naming what it looked for, so that Pacemaker recovers the resource (its stop detaches the volume).\n' +
+    'Running means held in OpenStack by this node and started by this node since it booted (a state file in HA_RSCTMP): ' +
+    'what a node fenced while it held the resource left behind is not taken for the resource running there once it ' +
+    'is back (the node that takes it over removes it).\n' +
     'A volume_id Cinder does not know is a configuration error (OCF_ERR_CONFIGURED), for probes too. When Cinder or ' +
     'Keystone does not answer within the monitor\'s timeout, or answers 5xx, the monitor logs a warning and reports the ' +
     'last known state: running if this node started the volume and did not stop it, not running otherwise. A start or ' +

@@ -7,7 +7,7 @@ import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type
 import {
   GUEST_CLOUD_PARAMS, validateGuestCloud, nodePort, checkSubnet, isNotFound, withCloud, tolerantMonitor, informAttribute,
   startedHere, asOcfError, configuredForStop,
-  UnknownId,
+  UnknownId, heldHere,
 } from '../lib/guest/index';
 import type { NeutronClient, NeutronFloatingIp, NeutronPort } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
@@ -88,7 +88,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
     const neutron = cloud.neutron();
     const fip = await floatingIp(neutron, ctx.str('ip_id'));
     const port = await nodePort(ctx, neutron, ctx.str('subnet_id'));
-    if (fip.portId === port.id) return OCF.SUCCESS;
+    if (fip.portId === port.id) return heldHere(ctx, `${ctx.str('ip_id')} is associated with this node's port ${port.id}`);
     ctx.log.debug(`${ctx.str('ip_id')} is associated with ${fip.portId ?? 'no port'}, not with port ${port.id}`);
     return OCF.NOT_RUNNING;
   }));
@@ -117,6 +117,9 @@ export const definition: OcfAgent = {
     'when it is associated with that port. This node\'s port is found from its server (node attribute openstack_id of ' +
     'openstack-info, else the config drive or metadata service) and Neutron; without those, from the openstack_ports ' +
     'attribute. The attribute called "openstack_floating_ip" is updated.\n' +
+    'Running means held in OpenStack by this node and started by this node since it booted (a state file in HA_RSCTMP): ' +
+    'what a node fenced while it held the resource left behind is not taken for the resource running there once it ' +
+    'is back (the node that takes it over removes it).\n' +
     'An ip_id or subnet_id Neutron does not know fails every action with a configuration error, probes included (no ' +
     'node can run it). A server without a port on the subnet, or a subnet without a router to the floating IP\'s ' +
     'network, is a configuration error too, but a probe reports not running. When Neutron (or Keystone) ' +

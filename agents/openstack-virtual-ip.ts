@@ -8,7 +8,7 @@ import type { AgentEntry } from '../lib/runtime/agent';
 import { runOcf, OCF, OcfError, stateFile, touchStateFile, removeStateFile, type OcfAgent, type OcfContext } from '../lib/runtime/ocf/index';
 import {
   GUEST_CLOUD_PARAMS, validateGuestCloud, nodePort, checkSubnet, sameAddress, withCloud, tolerantMonitor, informAttribute,
-  startedHere, asOcfError, configuredForStop,
+  startedHere, asOcfError, configuredForStop, heldHere,
 } from '../lib/guest/index';
 import type { NeutronAddressPair, NeutronClient, NeutronPort } from '../lib/openstack/index';
 import { VERSION } from '../lib/core/version';
@@ -99,7 +99,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
   const ip = ctx.str('ip');
   return tolerantMonitor(ctx, async () => {
     const port = await withCloud(ctx, (cloud) => nodePort(ctx, cloud.neutron(), ctx.str('subnet_id')));
-    if (hasIp(port, ip)) return OCF.SUCCESS;
+    if (hasIp(port, ip)) return heldHere(ctx, `${ip} is an allowed address of this node's port ${port.id}`);
     ctx.log.debug(`${ip} is not an allowed address of port ${port.id}`);
     return OCF.NOT_RUNNING;
   });
@@ -123,6 +123,9 @@ export const definition: OcfAgent = {
     'address (10.0.0.1 does not match 10.0.0.10). This node\'s port is found from its server (node attribute ' +
     'openstack_id of openstack-info, else the config drive or metadata service) and Neutron; without those, from the ' +
     'openstack_ports attribute. The attribute called "openstack_virtual_ip" is updated.\n' +
+    'Running means held in OpenStack by this node and started by this node since it booted (a state file in HA_RSCTMP): ' +
+    'what a node fenced while it held the resource left behind is not taken for the resource running there once it ' +
+    'is back (the node that takes it over removes it).\n' +
     'A subnet_id Neutron does not know fails every action with a configuration error, probes included (no node can ' +
     'run it); a server without a port on the subnet is a configuration error too, but a probe reports not running. When Neutron (or Keystone) does not answer within the monitor\'s timeout, or answers 5xx, the ' +
     'monitor logs a warning and reports the last known state: running if this node started the address and did not ' +

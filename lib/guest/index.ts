@@ -42,6 +42,19 @@ export async function informAttribute(ctx: OcfContext, name: string, value: stri
 /** The agent's record that it was started here (and not stopped since): the last known state. */
 export const startedHere = (ctx: OcfContext, file = stateFile(ctx)): boolean => fs.existsSync(file);
 
+/**
+ * Held by this node in OpenStack: running only when this node also started it since it booted (its state file is in
+ * HA_RSCTMP, which a boot empties). What a node fenced while it held the resource left behind (its stop never ran:
+ * an address pair, a floating IP association, a volume attachment) is not the resource running there once it is
+ * back; taken for running, its probe would make Pacemaker see the resource active twice, or move it back. The node
+ * that takes the resource over removes the leftover.
+ */
+export function heldHere(ctx: OcfContext, what: string): number {
+  if (startedHere(ctx)) return OCF.SUCCESS;
+  ctx.log.info(`${what}, but this node has not started it since it booted: a leftover of before a reboot, not running here`);
+  return OCF.NOT_RUNNING;
+}
+
 /** Open the cloud for one action, run work within the action's timeout, and close the connections after. */
 export async function withCloud<T>(ctx: OcfContext, work: (cloud: Cloud) => Promise<T>): Promise<T> {
   const cloud = openGuestCloud(ctx);

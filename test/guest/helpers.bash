@@ -37,3 +37,6 @@ count_actions() { g actions "$(server_of "$1")" "$3" | grep -c "^$2 " || true; }
 failures() { cm_xml | "$PY" -c 'import sys, xml.etree.ElementTree as ET
 for f in ET.fromstring(sys.stdin.read()).iter("failure"): print(f.get("op_key"), f.get("node"), f.get("exitreason") or f.get("exitstatus"))'; }
 hv_since() { awk -v t="$1" '$1 >= t' "$GUEST_DIR/hypervisor.log"; }
+group_started() { started_on fip n1 || started_on fip n2; }
+failed_with() { failures | grep -q "^$1_.*$2"; }   # failed_with RESOURCE TEXT: a failed action of RESOURCE says TEXT
+no_failures() { [ -z "$(failures)" ]; }

@@ -311,6 +311,23 @@ describe('the disk on this node', () => {
   });
 });
 
+describe('after a reboot', () => {
+  it('attached to this node\'s server, disk there, but not started since boot (no state file): not running here; start takes it as its own', async () => {
+    const v = newVolume();
+    guestKernel(v);
+    const env = envFor('vol-left', { volume_id: v.id });
+    expect((await run('start', env)).rc).toBe(OCF.SUCCESS);
+    fs.rmSync(path.join(dir, 'run'), { recursive: true, force: true });   // the boot empties HA_RSCTMP
+    expect((await run('monitor', probe(env))).rc).toBe(OCF.NOT_RUNNING);
+    expect(logText()).toContain(`${v.id} is attached to this node's instance ${me.id}, but this node has not started it since it booted`);
+    expect((await run('start', env)).rc).toBe(OCF.SUCCESS);
+    expect(servers(v)).toEqual([me.id]);
+    expect((await run('monitor', env)).rc).toBe(OCF.SUCCESS);
+    expect((await run('stop', env)).rc).toBe(OCF.SUCCESS);
+    expect(servers(v)).toEqual([]);
+  });
+});
+
 describe('credentials', () => {
   it('cloud=NAME with an application credential (a member of another project): attaches that project\'s volume', async () => {
     const user = fake.state.addUser('guest', 'Guest-pw-1', 'guests', ['member']);

@@ -284,6 +284,18 @@ describe('openstack-virtual-ip', () => {
     }
   });
 
+  it('a pair left on this node\'s port from before its reboot (no state file) is not running here; start takes it as its own', async () => {
+    port1.allowedAddressPairs.push({ ip_address: '10.0.0.1', mac_address: port1.macAddress });
+    const env = envFor('vip', params());
+    expect((await run(vip, 'monitor', probe(env))).rc).toBe(OCF.NOT_RUNNING);
+    expect(logText()).toMatch(/10\.0\.0\.1 is an allowed address of this node's port \S+, but this node has not started it since it booted/);
+    expect((await run(vip, 'start', env)).rc).toBe(OCF.SUCCESS);
+    expect(pairsOf(port1).sort()).toEqual(['10.0.0.1', '10.0.0.10']);
+    expect((await run(vip, 'monitor', env)).rc).toBe(OCF.SUCCESS);
+    expect((await run(vip, 'stop', env)).rc).toBe(OCF.SUCCESS);
+    expect(pairsOf(port1)).toEqual(['10.0.0.10']);
+  });
+
   it('10.0.0.1 allowed does not make 10.0.0.10 running', async () => {
     const env = envFor('vip10', { ip: '10.0.0.100', subnet_id: A.id });
     port1.allowedAddressPairs.push({ ip_address: '10.0.0.1', mac_address: port1.macAddress });

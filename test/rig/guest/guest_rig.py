@@ -8,6 +8,7 @@
                                volume oha-guest-shared, and single-attach volume oha-guest-data. Writes DIR/ids.env
                                (KEY=VALUE), DIR/openrc (the rig's admin, mode 0600) and DIR/nN/meta_data.json (the
                                config drive each node mounts). Idempotent: what exists by name is reused.
+  guest_rig.py setup-extra DIR objects for ocf-tester: volume oha-guest-extra and a second floating IP (DIR/extra.env)
   guest_rig.py teardown        deletes every oha-guest object (attachments first), waited for
   guest_rig.py hypervisor DIR  the hypervisor's part, until killed: every 0.5 s it reads each server's status and
                                volume attachments from Nova; a server that turns SHUTOFF has its node powered off
@@ -207,6 +208,17 @@ def setup(d):
     print(''.join('%s=%s\n' % kv for kv in sorted(ids.items())), end='')
 
 
+def setup_extra(d):
+    api = Api()
+    ext = by_name(api, 'networks', PREFIX + '-ext')[0]
+    fips = [f for f in api.neutron('GET', '/floatingips').json()['floatingips'] if f.get('description') == PREFIX + '-extra']
+    fip = fips[0] if fips else api.neutron('POST', '/floatingips', json={'floatingip': {
+        'floating_network_id': ext['id'], 'description': PREFIX + '-extra'}}).json()['floatingip']
+    ids = {'VOL_EXTRA': volume(api, PREFIX + '-extra'), 'FIP2_ID': fip['id']}
+    with open(os.path.join(d, 'extra.env'), 'w') as f:
+        f.write(''.join('%s=%s\n' % kv for kv in sorted(ids.items())))
+
+
 def teardown():
     api = Api()
     servers = api.nova('GET', '/servers?name=^%s-' % PREFIX).json()['servers']
@@ -302,6 +314,8 @@ def main(argv):
     cmd = argv[1]
     if cmd == 'setup':
         setup(argv[2])
+    elif cmd == 'setup-extra':
+        setup_extra(argv[2])
     elif cmd == 'teardown':
         teardown()
     elif cmd == 'hypervisor':

@@ -78,8 +78,10 @@ async function stop(ctx: OcfContext): Promise<number> {
     const after = await neutron.setFloatingIpPort(id, null);
     if (after.portId === port.id) throw new OcfError(OCF.ERR_GENERIC, `Couldn't unset IP address ${id}.`);
   });
+  // the attribute is the node's, not the resource's: only the resource that set it removes it (not another one's stop)
+  const setHere = startedHere(ctx);
   removeStateFile(stateFile(ctx));
-  await informAttribute(ctx, ATTR, undefined);
+  if (setHere) await informAttribute(ctx, ATTR, undefined);
   return OCF.SUCCESS;
 }
 

@@ -90,8 +90,10 @@ async function stop(ctx: OcfContext): Promise<number> {
     const after = await updatePairs(neutron, port, (x) => !hasIp(x, ip), (x) => x.allowedAddressPairs.filter((p) => !isOurs(x, ip, p)));
     if (hasIp(after, ip)) throw new OcfError(OCF.ERR_GENERIC, `Couldn't unset IP address ${ip}.`);
   });
+  // the attribute is the node's, not the resource's: only the resource that set it removes it (not another one's stop)
+  const setHere = startedHere(ctx);
   removeStateFile(stateFile(ctx));
-  await informAttribute(ctx, ATTR, undefined);
+  if (setHere) await informAttribute(ctx, ATTR, undefined);
   return OCF.SUCCESS;
 }
 

@@ -64,7 +64,7 @@ setup() { setup_state_dir; }
   [ "$n" -eq 1 ]
   f=$(find "$OPENSTACK_HA_AGENTS_STATE_DIR" -type f | head -1)
   [ "$(stat -c %a "$f")" = 600 ]
-  ! grep -q admin "$f" || ! grep -q '"password"' "$f"
+  ! grep -q admin "$f" || ! grep -q '"password"' "$f" || false
 }
 
 @test "fence_evacuate: on is refused with exit 1" {

@@ -52,7 +52,7 @@ setup() {
   OCF_RESKEY_endpoint_type=bad run "$LINKS/NovaEvacuate" validate-all
   [ "$status" -eq 6 ]
   [[ "$output" != *Sup3rS3cret* ]]
-  ! grep -q Sup3rS3cret "$HA_LOGFILE"
+  ! grep -q Sup3rS3cret "$HA_LOGFILE" || false
   grep -q 'NovaEvacuate(nova-evacuate)' "$HA_LOGFILE"
 }
 

@@ -94,7 +94,7 @@ teardown() {
   [[ "$output" == *"ocf-exit-reason:OpenStack Cinder API (cinder-api) health check failed (2 in a row): GET http://127.0.0.1:$PORT/v3/types returned HTTP 500"* ]]
   run "$LINKS/cinder-api" stop
   [ "$status" -eq 0 ]
-  ! alive "$pid"
+  ! alive "$pid" || false
 }
 
 @test "credentials never reach the daemon's argv or environment, the log or an exit reason" {
@@ -107,13 +107,13 @@ teardown() {
   grep -q 'not ready yet (authentication failed .* HTTP 401' "$HA_LOGFILE"
   [[ "$output" != *Sup3rS3cretCinder* ]]
   pid=$(cat "$HA_RSCTMP/svc.pid")
-  ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q Sup3rS3cretCinder
-  ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q 'Sup3rS3cretCinder\|OCF_RESKEY'
+  ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q Sup3rS3cretCinder || false
+  ! tr '\0' '\n' <"/proc/$pid/environ" | grep -q 'Sup3rS3cretCinder\|OCF_RESKEY' || false
   OCF_RESKEY_failures=1 run "$LINKS/cinder-api" monitor
   [ "$status" -eq 1 ]
   [[ "$output" == *"HTTP 401"* ]]
   [[ "$output" != *Sup3rS3cretCinder* ]]
-  ! grep -q Sup3rS3cretCinder "$HA_LOGFILE"
+  ! grep -q Sup3rS3cretCinder "$HA_LOGFILE" || false
   grep -q 'DEBUG' "$HA_LOGFILE"
   run "$LINKS/cinder-api" stop
   [ "$status" -eq 0 ]

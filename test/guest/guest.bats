@@ -40,7 +40,7 @@ setup_file() { :; }
   fip_on "$X"
   # the moving volume's disk is on the active node only
   gx "${X#n}" test -e "/run/disk/by-id/virtio-${VOL_DATA:0:20}"
-  ! gx "$(other "$X" | tr -d n)" test -e "/run/disk/by-id/virtio-${VOL_DATA:0:20}"
+  ! gx "$(other "$X" | tr -d n)" test -e "/run/disk/by-id/virtio-${VOL_DATA:0:20}" || false
   [ -z "$(failures)" ]
 }
 
@@ -98,7 +98,7 @@ setup_file() { :; }
 @test "G4 Cinder and Neutron down during monitors: warnings, no false failure, nothing moves" {
   X=$(cat "$GUEST_OUT/active"); export CRM_NODE=${X#n}
   ra="$MN_DIR/$X/var-log-pacemaker/ra.log"
-  n0=$(log_lines "$ra")
+  n0=$(log_lines "$ra"); t0=$(now_ms)
   bash "$ROOT/test/rig/openstack/cinder.sh" stop api
   bash "$ROOT/test/rig/openstack/service.sh" stop neutron-server
   # every resource's monitor met the outage (monitors every 10 s) and said so
@@ -116,6 +116,9 @@ setup_file() { :; }
   [ -z "$(failures)" ]
   [ "$(group_node)" = "$X" ]
   attached_only "$VOL_DATA" "$X"
+  # no node was fenced for it (a failed monitor, then a stop that cannot reach OpenStack, would have been)
+  ! hv_since "$t0" | grep -q SHUTOFF || false
+  for n in n1 n2; do started_on shared-vol "$n"; done
 }
 
 @test "G5 unknown ids: exit 6 with the reason, probes included; Pacemaker keeps the resource stopped" {
@@ -127,7 +130,10 @@ setup_file() { :; }
   wait_for 30 failed_with bad-vip "not found"
   failures | grep -E "^bad-vol_monitor_0 .*volume-id $bogus not found"
   failures | grep -E "^bad-vip_monitor_0 .*subnet_id $bogus not found"
-  [ -z "$(running_on bad-vol)" ] && [ -z "$(running_on bad-vip)" ]
+  for n in n1 n2; do ! started_on bad-vol "$n" || false; ! started_on bad-vip "$n" || false; done
+  # their stops (Pacemaker stops a resource whose probe failed) left the real address's attribute alone
+  gx "$CRM_NODE" attrd_updater -Q -n openstack_virtual_ip -N "$X" | grep -q "value=\"$VIP\""
+  started_on vip "$X"; started_on data-vol "$X"
   gx "$CRM_NODE" pcs resource delete bad-vol
   gx "$CRM_NODE" pcs resource delete bad-vip
   gx "$CRM_NODE" pcs resource cleanup

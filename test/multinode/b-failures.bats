@@ -40,7 +40,7 @@ timeline() {
   wait_for 10 powered_since off compute3 "$(get fail)"
   off=$(power_events off compute3 "$(get fail)" | head -1 | cut -d' ' -f1)
   # until the power device switched it off, compute3 kept running its nova-compute (the same process)
-  ! running "$before"
+  ! running "$before" || false
   osctl wait "$T.cut" '!compute3' 300
   first=$(first_event "$T.cut.watch" rebuilding)
   echo "power off at $off, first rebuild seen at $first"
@@ -138,7 +138,7 @@ timeline() {
   cat "$T.e.attr"
   # (the watcher's first line is the value before the failure, whenever it got to read it)
   [ -z "$(awk -v t="$(get rejoined)" 'NR > 1 && $2 == "no" && $1 <= t' "$T.e.attr")" ]
-  ! started_on nova-compute compute2
+  ! started_on nova-compute compute2 || false
   [ -z "$(nova_compute_pids compute2)" ]
   osctl wait "$T.e" '!compute2' 300
   wait_for 180 attr_is compute2 no

@@ -69,7 +69,7 @@ teardown_file() {
       /usr/lib/ocf/resource.d/openstack/NovaCompute
   echo "$output"; [ "$status" -eq 0 ]
   # (its start waited for the fake to see node1's service up again) and its stop ended the daemon
-  ! pgrep -f "fake-service --config-file $conf" >/dev/null
+  ! pgrep -f "fake-service --config-file $conf" >/dev/null || false
   fake_post revive '{"host":"node1"}' >/dev/null
 }
 
@@ -85,7 +85,7 @@ teardown_file() {
   wait_for 120 started fence-nova
   power_device_started fence-power 90
   # the device's monitor ran our agent without error
-  ! crm_mon -1 | grep -qi 'failed'
+  ! crm_mon -1 | grep -qi 'failed' || false
 }
 
 @test "pcs resource create nova-evacuate ocf:openstack:NovaEvacuate is accepted and starts" {
@@ -94,7 +94,7 @@ teardown_file() {
   pcs resource enable nova-evacuate
   wait_for 120 started nova-evacuate
   # the password is in the CIB (that is where Pacemaker keeps it) but never on a process command line or in the log
-  ! grep -q 'password=admin' "$RIG_DIR"/ra.log
+  ! grep -q 'password=admin' "$RIG_DIR"/ra.log || false
 }
 
 @test "stonith_admin --fence compute2 through level 1 leaves evacuate=yes, then nova-evacuate evacuates every instance once" {
@@ -110,7 +110,7 @@ teardown_file() {
   run evacuations
   echo "$output"
   [ "$(echo "$output" | wc -l)" -eq 4 ]
-  ! echo "$output" | grep -qv ' 1$'
+  ! echo "$output" | grep -qv ' 1$' || false
   [ "$(svc_field compute2 forced_down)" = True ]
   grep -q 'Completed evacuation of compute2' "$RIG_DIR"/ra.log
 }
@@ -152,12 +152,12 @@ teardown_file() {
   pcs resource create compute-unfence ocf:openstack:nova-compute-wait auth_url="$AUTH_URL" username=admin password=admin \
       tenant_name=admin endpoint_type=public evacuation_delay=2 op start timeout=150s op monitor interval=2s
   wait_for 60 logged_since "$RIG_DIR"/ra.log "$since" 'Waiting for pending evacuations from node1'
-  ! started compute-unfence
+  ! started compute-unfence || false
   [ "$(attr node1)" != no ]
   fake_post keystone '{"down": false}'
   [ "$(svc_field node1 forced_down)" = True ]
   wait_for 90 attr_is node1 no
-  ! grep -q 'Deferring processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log
+  ! grep -q 'Deferring processing partial evacuation of node1 by ctl9' "$RIG_DIR"/ra.log || false
   wait_for 60 started compute-unfence
   # enabled at once; like real Nova, the fake refuses to clear forced_down while node1's evacuation records are
   # "done", i.e. until nova-compute has started again there

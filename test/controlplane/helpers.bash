@@ -35,18 +35,9 @@ wait_for() { # wait_for SECONDS command...
 }
 # crm_mon of the single-node rig, or of node 1 of the multi-node cluster with CLUSTER=mn
 cm() { if [ "${CLUSTER:-}" = mn ]; then bash "$MN" exec 1 crm_mon "$@"; else crm_mon "$@"; fi; }
-started_on() { # started_on RESOURCE NODE: an instance of RESOURCE runs on NODE: Started, no pending action, not failed
-  cm -1 --output-as=xml 2>/dev/null | "$PY" -c '
-import sys, xml.etree.ElementTree as ET
-rid, node = sys.argv[1], sys.argv[2]
-try:
-    root = ET.fromstring(sys.stdin.read())
-except ET.ParseError:
-    sys.exit(1)
-sys.exit(0 if any(r.get("id") == rid and r.get("role") == "Started" and r.get("failed") == "false"
-                  and not r.get("pending") and any(n.get("name") == node for n in r.findall("node"))
-                  for r in root.iter("resource")) else 1)' "$1" "$2"
-}
+cm_xml() { cm -1 --output-as=xml 2>/dev/null; }
+# shellcheck source=../rig/multinode/crm.bash
+. "$ROOT/test/rig/multinode/crm.bash"   # started_on RESOURCE NODE, running_on, node_is (from cm_xml)
 # the PID in an agent's pid file (first word)
 pidfile_pid() { awk '{ print $1; exit }' "$1" 2>/dev/null; }
 # PIDs of the real daemon BINARY (cinder-volume, ...) started with the rig's configuration, one per line

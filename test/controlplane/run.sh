@@ -90,16 +90,7 @@ say "Cinder configured (database, Keystone, share): ${T_CSETUP} s"
 t=$(now)
 timeout 1200 node_modules/bats/bin/bats --formatter tap ${CP_TESTS:-test/controlplane/*.bats} 2>&1 | tee "$CP_OUT/bats.tap"
 T_BATS=$(dt "$t" "$(now)")
-passed=$(grep -c '^ok ' "$CP_OUT/bats.tap")
-failed=$(grep -c '^not ok ' "$CP_OUT/bats.tap")
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$CP_OUT/bats.tap" | head -1)
-missing=$(( ${planned:-0} - passed - failed ))
-[ "$missing" -gt 0 ] && failed=$((failed + missing))
-[ -z "$planned" ] && failed=$((failed + 1))
-# skipped tests are not passes; one that test/skips-allowed.txt does not list fails the run
-out=$(tap_skips controlplane "$CP_OUT/bats.tap"); echo "$out" | sed '$d'
-read -r bad skipped <<<"$(echo "$out" | tail -1)"
-passed=$((passed - skipped)); failed=$((failed + bad))
+tap_counts controlplane "$CP_OUT/bats.tap"
 if [ "$failed" -gt 0 ]; then
   mkdir -p "$CP_OUT/failed-logs"
   cp -r "$OS_RIG_DIR/log/cinder" "$CP_OUT/failed-logs/" 2>/dev/null

@@ -77,15 +77,7 @@ say "2 guest nodes online, hypervisor watcher running: ${T_CL} s"
 t=$(now)
 timeout 1500 node_modules/bats/bin/bats --formatter tap ${GUEST_TESTS:-test/guest/*.bats} 2>&1 | tee "$GUEST_OUT/bats.tap"
 T_BATS=$(dt "$t" "$(now)")
-passed=$(grep -c '^ok ' "$GUEST_OUT/bats.tap")
-failed=$(grep -c '^not ok ' "$GUEST_OUT/bats.tap")
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$GUEST_OUT/bats.tap" | head -1)
-missing=$(( ${planned:-0} - passed - failed ))
-[ "$missing" -gt 0 ] && failed=$((failed + missing))
-[ -z "$planned" ] && failed=$((failed + 1))
-out=$(tap_skips guest "$GUEST_OUT/bats.tap"); echo "$out" | sed '$d'
-read -r bad skipped <<<"$(echo "$out" | tail -1)"
-passed=$((passed - skipped)); failed=$((failed + bad))
+tap_counts guest "$GUEST_OUT/bats.tap"
 if [ "$failed" -gt 0 ]; then
   mkdir -p "$GUEST_OUT/failed-logs"
   for n in "$MN_DIR"/n*; do [ -d "$n" ] && cp -r "$n/var-log-pacemaker" "$GUEST_OUT/failed-logs/${n##*/}" 2>/dev/null; done

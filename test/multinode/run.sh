@@ -68,15 +68,7 @@ say "3 controllers online, pacemaker-remoted on 3 compute nodes: ${T_MN} s"
 t=$(now)
 timeout 2400 node_modules/bats/bin/bats --formatter tap ${MN_TESTS:-test/multinode/*.bats} 2>&1 | tee "$MN_OUT/bats.tap"
 T_BATS=$(dt "$t" "$(now)")
-passed=$(grep -c '^ok ' "$MN_OUT/bats.tap")
-failed=$(grep -c '^not ok ' "$MN_OUT/bats.tap")
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$MN_OUT/bats.tap" | head -1)
-missing=$(( ${planned:-0} - passed - failed ))
-[ "$missing" -gt 0 ] && failed=$((failed + missing))
-[ -z "$planned" ] && failed=$((failed + 1))
-out=$(tap_skips multinode "$MN_OUT/bats.tap"); echo "$out" | sed '$d'
-read -r bad skipped <<<"$(echo "$out" | tail -1)"
-passed=$((passed - skipped)); failed=$((failed + bad))
+tap_counts multinode "$MN_OUT/bats.tap"
 # peak memory of the whole machine during the run (the rigs are most of it), sampled by the bats files
 [ -f "$MN_OUT/mem-peak" ] && echo "peak memory in use during the scenarios: $(cat "$MN_OUT/mem-peak") MiB" >>"$MN_OUT/timings"
 if [ "$failed" -gt 0 ]; then

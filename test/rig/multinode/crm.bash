@@ -1,6 +1,7 @@
 # The cluster's view, from crm_mon's XML on node ${CRM_NODE:-1} of the multi-node rig (test/rig/multinode/cluster.sh):
 # sourced by the multi-node and guest-cluster bats helpers, which define mnx N CMD... (run CMD inside node N) and PY.
-cm_xml() { mnx "${CRM_NODE:-1}" crm_mon -1 --output-as=xml 2>/dev/null; }
+# (a suite that reads its cluster otherwise defines cm_xml before sourcing this file)
+declare -F cm_xml >/dev/null || cm_xml() { mnx "${CRM_NODE:-1}" crm_mon -1 --output-as=xml 2>/dev/null; }
 # node_state NODE: online, offline or unclean (fenced pending), from the cluster's view on n1
 node_state() {
   cm_xml | "$PY" -c '

@@ -75,6 +75,45 @@ apt_install() {
   for p in $(apt_missing "$@"); do _apt_fail "$p is still not installed"; done
 }
 
+# apt_install_quiet LABEL LOG "DAEMON..." PACKAGE...: install the packages that are missing (nothing when all are),
+# with a policy-rc.d that lets no postinst start a service (an existing one is put back after), keeping the
+# configuration files that are there; a process named one of the space-separated DAEMONs that appears during the
+# install anyway is ended (TERM, KILL after 3 s). Prints how long it took; needs root when something is missing.
+apt_install_quiet() {
+  local label=$1 log=$2 daemons=" $3 " before pid t0 policy=/usr/sbin/policy-rc.d saved='' stray=() missing=(); shift 3
+  mapfile -t missing < <(apt_missing "$@")
+  [ ${#missing[@]} -gt 0 ] || { echo "$label: all $# packages present"; return 0; }
+  need_root "$label" "${missing[@]}"
+  before=" $(_daemon_pids "$daemons" | tr '\n' ' ') "
+  if [ -e "$policy" ]; then saved=$(mktemp); cp -p "$policy" "$saved"; fi
+  # shellcheck disable=SC2064
+  trap "if [ -n '$saved' ]; then cp -p '$saved' '$policy'; rm -f '$saved'; else rm -f '$policy'; fi" EXIT
+  printf '#!/bin/sh\n# written by openstack-ha-agents (%s): no service starts during the install\nexit 101\n' "$label" >"$policy"
+  chmod 755 "$policy"
+  t0=$(date +%s)
+  APT_OPTS="-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold" apt_install "$label" "$log" "${missing[@]}"
+  for pid in $(_daemon_pids "$daemons"); do
+    case "$before" in *" $pid "*) ;; *) stray+=("$pid") ;; esac
+  done
+  if [ ${#stray[@]} -gt 0 ]; then
+    echo "$label: stopping daemons started by the install: ${stray[*]}"
+    kill -TERM "${stray[@]}" 2>/dev/null || true
+    wait_for 3 none_running "${stray[@]}" 2>/dev/null || true
+    for pid in "${stray[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  fi
+  echo "$label: done in $(($(date +%s) - t0)) s"
+}
+# _daemon_pids " NAME... ": PIDs of the processes whose program is one of the names
+_daemon_pids() {
+  local d n
+  for d in /proc/[0-9]*; do
+    n=$({ tr '\0' '\n' <"$d/cmdline"; } 2>/dev/null | head -n1) || continue
+    n=${n##*/}
+    case "$1" in *" $n "*) echo "${d#/proc/}" ;; esac
+  done
+  return 0
+}
+
 # A live (not zombie) corosync or pacemakerd on this machine. (pgrep -x 'corosync|pacemakerd' matches nothing:
 # pgrep never matches patterns longer than 15 characters with -x.)
 cluster_alive() {

@@ -29,49 +29,7 @@ done
 
 # shellcheck source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-mapfile -t missing < <(apt_missing "${PACKAGES[@]}")
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "openstack rig install: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
-need_root "openstack rig install" "${missing[@]}"
-
-# daemons that a postinst could start; any such process that appears during the install is ended afterwards
-DAEMONS=" mariadbd mysqld beam.smp epmd rabbitmq-server rpcbind rpc.statd tgtd iscsid dmeventd lvmetad cinder-api cinder-scheduler cinder-volume cinder-backup "
-daemon_pids() {
-  local d n
-  for d in /proc/[0-9]*; do
-    n=$({ tr '\0' '\n' <"$d/cmdline"; } 2>/dev/null | head -n1) || continue
-    n=${n##*/}
-    case "$DAEMONS" in *" $n "*) echo "${d#/proc/}" ;; esac
-  done
-  return 0
-}
-before=" $(daemon_pids | tr '\n' ' ') "
-
-POLICY=/usr/sbin/policy-rc.d
-SAVED=
-if [ -e "$POLICY" ]; then SAVED=$(mktemp); cp -p "$POLICY" "$SAVED"; fi
-restore_policy() {
-  if [ -n "$SAVED" ]; then cp -p "$SAVED" "$POLICY"; rm -f "$SAVED"; else rm -f "$POLICY"; fi
-}
-trap restore_policy EXIT
-printf '#!/bin/sh\n# written by openstack-ha-agents test/rig/openstack/install.sh: no service starts during the install\nexit 101\n' >"$POLICY"
-chmod 755 "$POLICY"
-
-T0=$(date +%s)
-APT_OPTS="-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold" \
-  apt_install "openstack rig install" "$OS_RIG_DIR/apt-install.log" "${missing[@]}"
-
-# anything the postinsts started anyway (they should not have, with the policy above) is stopped now
-stray=()
-for pid in $(daemon_pids); do
-  case "$before" in *" $pid "*) ;; *) stray+=("$pid") ;; esac
-done
-if [ ${#stray[@]} -gt 0 ]; then
-  echo "openstack rig install: stopping daemons started by the install: ${stray[*]}"
-  kill -TERM "${stray[@]}" 2>/dev/null || true
-  wait_for 3 none_running "${stray[@]}" 2>/dev/null || true   # 3 s to exit on SIGTERM, then SIGKILL
-  for pid in "${stray[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-fi
-echo "openstack rig install: done in $(($(date +%s) - T0)) s"
+# daemons that a postinst could start
+apt_install_quiet "openstack rig install" "$OS_RIG_DIR/apt-install.log" \
+  "mariadbd mysqld beam.smp epmd rabbitmq-server rpcbind rpc.statd tgtd iscsid dmeventd lvmetad cinder-api cinder-scheduler cinder-volume cinder-backup" \
+  "${PACKAGES[@]}"

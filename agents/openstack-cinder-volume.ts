@@ -29,7 +29,7 @@ class VolumeUnknown extends UnknownId {
   constructor(id: string) { super(`volume-id ${id} not found`); }
 }
 
-/** Attached here in Cinder but no disk of it on this node: the monitor fails, probes included (a stop detaches it). */
+/** Started here, attached here in Cinder, but no disk of it on this node: the monitor fails, probes too (a stop detaches it). */
 class DeviceMissing extends OcfError {}
 
 async function volume(cinder: CinderClient, id: string): Promise<CinderVolume> {
@@ -55,8 +55,9 @@ function attachedTo(v: CinderVolume, server: string): boolean {
 }
 
 /**
- * The by-id directory. OPENSTACK_HA_AGENTS_DISK_BY_ID replaces /dev/disk/by-id for the unit tests only (not a parameter, not
- * documented to operators).
+ * The by-id directory. OPENSTACK_HA_AGENTS_DISK_BY_ID replaces /dev/disk/by-id, like the other OPENSTACK_HA_AGENTS_*
+ * overrides of lib/guest/instance.ts: for tests (the unit tests; the guest-cluster rig, whose nodes cannot be given a
+ * block device) and unusual set-ups; not a parameter.
  */
 const byIdDir = (ctx: OcfContext) => ctx.env.OPENSTACK_HA_AGENTS_DISK_BY_ID || BY_ID;
 
@@ -266,7 +267,7 @@ async function monitor(ctx: OcfContext): Promise<number> {
     throw new DeviceMissing(OCF.ERR_GENERIC,
       `${id} is attached to instance ${me} in Cinder, but this node has no disk of it (no ${deviceNames(id)} in ${byIdDir(ctx)})`);
   });
-  return tolerantMonitor(ctx, check, (e) => e instanceof VolumeUnknown || e instanceof DeviceMissing);
+  return tolerantMonitor(ctx, check, (e) => e instanceof DeviceMissing);   // (an UnknownId is reported anyway)
 }
 
 async function validateLocal(ctx: OcfContext): Promise<void> {

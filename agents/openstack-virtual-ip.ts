@@ -55,16 +55,20 @@ async function start(ctx: OcfContext): Promise<number> {
   const port = await withCloud(ctx, async (cloud) => {
     const neutron = cloud.neutron();
     const p = await nodePort(ctx, neutron, ctx.str('subnet_id'));
-    if (hasIp(p, ip)) { ctx.log.info(`${ip} already started`); return p; }
-    ctx.log.info(`Moving IP address ${ip} to port ID ${p.id}`);
-    try {
-      return await updatePairs(neutron, p, (x) => hasIp(x, ip), (x) => [...x.allowedAddressPairs, { ipAddress: ip }]);
-    } catch (e) {
-      throw asOcfError(e, `${ip} cannot be set to port ${p.id}`);
+    let now = p;
+    if (hasIp(p, ip)) ctx.log.info(`${ip} already started`);
+    else {
+      ctx.log.info(`Moving IP address ${ip} to port ID ${p.id}`);
+      try {
+        now = await updatePairs(neutron, p, (x) => hasIp(x, ip), (x) => [...x.allowedAddressPairs, { ipAddress: ip }]);
+      } catch (e) {
+        throw asOcfError(e, `${ip} cannot be set to port ${p.id}`);
+      }
     }
+    if (!hasIp(now, ip)) throw new OcfError(OCF.ERR_GENERIC, `${ip} Cannot be set to port ${now.id}`);
+    await takeOver(ctx, neutron, now, ip);
+    return now;
   });
-  if (!hasIp(port, ip)) throw new OcfError(OCF.ERR_GENERIC, `${ip} Cannot be set to port ${port.id}`);
-  await withCloud(ctx, (cloud) => takeOver(ctx, cloud.neutron(), port, ip));
   touchStateFile(stateFile(ctx), `${port.id}\n`);
   await informAttribute(ctx, ATTR, ip);
   ctx.log.info(`Successfully brought up ${ip}`);
@@ -129,7 +133,8 @@ export const definition: OcfAgent = {
     'what a node fenced while it held the resource left behind is not taken for the resource running there once it ' +
     'is back (the node that takes it over removes it).\n' +
     'A subnet_id Neutron does not know fails every action with a configuration error, probes included (no node can ' +
-    'run it); a server without a port on the subnet is a configuration error too, but a probe reports not running. When Neutron (or Keystone) does not answer within the monitor\'s timeout, or answers 5xx, the ' +
+    'run it); a server without a port on the subnet is a configuration error too, but a probe reports not running. ' +
+    'When Neutron (or Keystone) does not answer within the monitor\'s timeout, or answers 5xx, the ' +
     'monitor logs a warning and reports the last known state: running if this node started the address and did not ' +
     'stop it, not running otherwise, so an outage of the control plane does not move the address. A stop that cannot ' +
     'reach Neutron fails (the address may still be allowed on this port).',

@@ -4,8 +4,6 @@
 # and Neutron during monitors, unknown ids, and ocf-tester on every guest agent. The tests build on each other.
 load helpers
 
-setup_file() { :; }
-
 @test "G1 the README's pcs commands: fence_openstack per node, openstack-info and the shared volume cloned, a group of the moving volume, virtual IP and floating IP" {
   pcs() { gx 1 pcs "$@"; }
   pcs resource defaults update resource-stickiness=100

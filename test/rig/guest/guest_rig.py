@@ -9,7 +9,6 @@
                                (KEY=VALUE), DIR/openrc (the rig's admin, mode 0600) and DIR/nN/meta_data.json (the
                                config drive each node mounts). Idempotent: what exists by name is reused.
   guest_rig.py setup-extra DIR objects for ocf-tester: volume oha-guest-extra and a second floating IP (DIR/extra.env)
-  guest_rig.py teardown        deletes every oha-guest object (attachments first), waited for
   guest_rig.py hypervisor DIR  the hypervisor's part, until killed: every 0.5 s it reads each server's status and
                                volume attachments from Nova; a server that turns SHUTOFF has its node powered off
                                (test/rig/multinode/cluster.sh power off nN), one that turns ACTIVE again is powered on;
@@ -219,34 +218,6 @@ def setup_extra(d):
         f.write(''.join('%s=%s\n' % kv for kv in sorted(ids.items())))
 
 
-def teardown():
-    api = Api()
-    servers = api.nova('GET', '/servers?name=^%s-' % PREFIX).json()['servers']
-    for s in servers:
-        api.nova('DELETE', '/servers/%s' % s['id'], ok=(204, 404))
-    for s in servers:
-        wait('server %s deleted' % s['name'], lambda: api.nova('GET', '/servers/%s' % s['id'], ok=None).status_code == 404, 120)
-    for v in api.cinder('GET', '/volumes?all_tenants=1').json()['volumes']:
-        if v['name'] and v['name'].startswith(PREFIX):
-            wait('volume %s detached' % v['name'], lambda: api.cinder('GET', '/volumes/%s' % v['id']).json()['volume']['status']
-                 in ('available', 'error'), 60)
-            api.cinder('DELETE', '/volumes/%s' % v['id'], ok=(202, 404))
-    for f in api.neutron('GET', '/floatingips').json()['floatingips']:
-        if f.get('description') == PREFIX:
-            api.neutron('DELETE', '/floatingips/%s' % f['id'], ok=(204, 404))
-    for r in by_name(api, 'routers', PREFIX + '-router'):
-        for p in api.neutron('GET', '/ports?device_id=%s' % r['id']).json()['ports']:
-            if p['device_owner'] == 'network:router_interface':
-                api.neutron('PUT', '/routers/%s/remove_router_interface' % r['id'], json={'port_id': p['id']}, ok=(200, 404))
-        api.neutron('DELETE', '/routers/%s' % r['id'], ok=(204, 404))
-    for p in api.neutron('GET', '/ports').json()['ports']:
-        if (p['name'] or '').startswith(PREFIX):
-            api.neutron('DELETE', '/ports/%s' % p['id'], ok=(204, 404))
-    for n in api.neutron('GET', '/networks').json()['networks']:
-        if n['name'].startswith(PREFIX):
-            api.neutron('DELETE', '/networks/%s' % n['id'], ok=(204, 404))
-
-
 def log(d, what):
     with open(os.path.join(d, 'hypervisor.log'), 'a') as f:
         f.write('%d %s\n' % (int(time.time() * 1000), what))
@@ -316,8 +287,6 @@ def main(argv):
         setup(argv[2])
     elif cmd == 'setup-extra':
         setup_extra(argv[2])
-    elif cmd == 'teardown':
-        teardown()
     elif cmd == 'hypervisor':
         hypervisor(argv[2])
     elif cmd == 'actions':
